@@ -1,0 +1,93 @@
+"""What every command shares: the state folder, org selection, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+@dataclass
+class OrgOptions:
+    """How the user chose an org; all None means the embedded local org."""
+
+    org: str | None = None
+    instance_url: str | None = None
+    access_token: str | None = None
+    ca_bundle: str | None = None
+    api_version: str | None = None
+
+    @classmethod
+    def from_env(cls, **given: Any) -> OrgOptions:
+        """Options given on the command line, falling back to SF_* environment variables."""
+        return cls(
+            org=given.get("org") or os.environ.get("DEPROVISION_ORG"),
+            instance_url=given.get("instance_url") or os.environ.get("SF_INSTANCE_URL"),
+            access_token=given.get("access_token") or os.environ.get("SF_ACCESS_TOKEN"),
+            ca_bundle=given.get("ca_bundle") or os.environ.get("SF_CA_BUNDLE"),
+            api_version=given.get("api_version") or os.environ.get("SF_API_VERSION"),
+        )
+
+
+@dataclass
+class AppContext:
+    """Passed to every command as click's ``obj``."""
+
+    state_dir: Path
+    debug: bool = False
+    org: OrgOptions = field(default_factory=OrgOptions)
+
+    def ensure_state_dir(self) -> Path:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        return self.state_dir
+
+
+def default_state_dir() -> Path:
+    """``.deprovision/`` in the current folder unless DEPROVISION_STATE_DIR names another."""
+    return Path(os.environ.get("DEPROVISION_STATE_DIR") or ".deprovision")
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def org_options(func):
+    """Decorator adding the org-selection options to a command that talks to an org."""
+    options = [
+        click.option("--org", "org", metavar="NAME", help="Named connection from deprovision.toml, or sf:ALIAS."),
+        click.option("--instance-url", metavar="URL", help="Org instance URL (or SF_INSTANCE_URL)."),
+        click.option("--access-token", metavar="TOKEN", help="Access token (or SF_ACCESS_TOKEN)."),
+        click.option("--ca-bundle", metavar="PATH", help="CA bundle to trust (or SF_CA_BUNDLE)."),
+        click.option("--api-version", metavar="N.N", help="REST API version (default 62.0)."),
+    ]
+    for opt in reversed(options):
+        func = opt(func)
+    return func
+
+
+def org_options_from(app: AppContext, kwargs: dict[str, Any]) -> OrgOptions:
+    """Merge per-command org options (popped from ``kwargs``) over the global ones."""
+    keys = ("org", "instance_url", "access_token", "ca_bundle", "api_version")
+    given = {k: kwargs.pop(k, None) for k in keys}
+    base = app.org
+    merged = {k: given[k] or getattr(base, k) for k in keys}
+    return OrgOptions.from_env(**merged)
+
+
+def emit_json(data: Any) -> None:
+    """Machine output on stdout."""
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def info(message: str) -> None:
+    """Human progress and summaries go to stderr so stdout stays parseable."""
+    click.echo(message, err=True)
+
+
+def is_tty(stream=None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()

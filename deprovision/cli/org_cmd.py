@@ -1,0 +1,3 @@
+"""Commands of this area (being built)."""
+
+COMMANDS: list = []

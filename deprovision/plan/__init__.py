@@ -1,0 +1,1 @@
+"""Snapshot of the org, the pure planner, the plan document and its renderers."""
