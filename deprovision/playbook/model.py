@@ -1,0 +1,279 @@
+"""The playbook as typed data (pydantic v2). Unknown keys are refused everywhere.
+
+The JSON Schema of these models (``deprovision schema``) is what editors use
+to check playbooks while they are written.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+from deprovision.localorg.ids import is_valid_id
+
+SUCCESSOR_PATTERN = r"^(manager|user:\S+|id:005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?|queue:[A-Za-z][A-Za-z0-9_]*)$"
+_SUCCESSOR_RE = re.compile(SUCCESSOR_PATTERN)
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_API_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def check_successor(value: Any) -> Any:
+    """A successor rule: manager, user:USERNAME, id:005..., queue:DEVELOPER_NAME."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("a successor is text: manager, user:USERNAME, id:005..., or queue:DEVELOPER_NAME")
+    if not _SUCCESSOR_RE.match(value):
+        raise ValueError(f"'{value}' is not a successor: use manager, user:USERNAME, id:005..., "
+                         "or queue:DEVELOPER_NAME")
+    if value.startswith("id:") and not is_valid_id(value[3:]):
+        raise ValueError(f"'{value[3:]}' is not a valid user id")
+    return value
+
+
+def _all_or_names(value: Any) -> Any:
+    if value is None or value == "all":
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        bad = [v for v in value if not _API_NAME_RE.match(v)]
+        if bad:
+            raise ValueError(f"'{bad[0]}' is not an API name")
+        return value
+    raise ValueError("expected 'all' or a list of API names")
+
+
+def check_email(value: str) -> str:
+    """An email address, roughly: something@domain.tld."""
+    if not _EMAIL_RE.match(value):
+        raise ValueError(f"'{value}' is not an email address")
+    return value
+
+
+def check_user_id(value: str) -> str:
+    """A User id: 15 or 18 characters, prefix 005, checksum right."""
+    if not (is_valid_id(value) and value.startswith("005")):
+        raise ValueError(f"'{value}' is not a user id (15 or 18 characters starting 005)")
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("an empty value matches nobody")
+    return value
+
+
+NonEmpty = Annotated[str, AfterValidator(_non_empty)]
+Email = Annotated[str, AfterValidator(check_email)]
+UserId = Annotated[str, AfterValidator(check_user_id)]
+SuccessorRule = Annotated[
+    str | None,
+    BeforeValidator(check_successor),
+    Field(json_schema_extra={"pattern": SUCCESSOR_PATTERN}),
+]
+AllOrNames = Annotated[
+    Literal["all"] | list[str] | None,
+    BeforeValidator(_all_or_names),
+    Field(default=None, description="'all', or a list of API names; omitted: not revoked"),
+]
+
+
+class Selectors(_Strict):
+    """Who leaves. Any mix of selectors; a user matched twice is one user."""
+
+    usernames: list[NonEmpty] = Field(default_factory=list, description="Usernames, exact match.")
+    emails: list[Email] = Field(default_factory=list, description="Email addresses (every user with that email).")
+    ids: list[UserId] = Field(default_factory=list, description="User ids, 15 or 18 characters.")
+    federation_ids: list[NonEmpty] = Field(default_factory=list, description="FederationIdentifier values.")
+    csv: str | None = Field(default=None, description=(
+        "CSV file relative to the playbook: a column Username, Email, Id or FederationIdentifier; "
+        "optional terminated_at and ticket."))
+    where: str | None = Field(default=None, description="A SOQL condition on User, used as written.")
+    on_missing: Literal["error", "warn"] = Field(default="error", description=(
+        "A selector value that matches no user: 'error' stops the plan, 'warn' reports it and goes on."))
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty condition would select every user")
+        return value
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> Selectors:
+        if not (self.usernames or self.emails or self.ids or self.federation_ids or self.csv or self.where):
+            raise ValueError("at least one selector is needed: usernames, emails, ids, federation_ids, csv or where")
+        return self
+
+
+class Protect(_Strict):
+    """Users never touched: a playbook that selects one fails to plan."""
+
+    usernames: list[NonEmpty] = Field(default_factory=list)
+    ids: list[UserId] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list, description="Profile names, e.g. System Administrator.")
+
+
+class Limits(_Strict):
+    """Blast-radius guards."""
+
+    max_users: int = Field(default=25, ge=1, description="The plan fails when more users are selected.")
+
+
+class Backup(_Strict):
+    """Owned records exported (CSV in the run folder) before anything changes."""
+
+    objects: list[str] = Field(default_factory=list, description="Object API names, e.g. Account, Case.")
+
+    @field_validator("objects")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _API_NAME_RE.match(name):
+                raise ValueError(f"'{name}' is not an object API name")
+        return value
+
+
+class Revoke(_Strict):
+    """Access taken away. Profile-owned permission sets are never touched."""
+
+    sessions: bool = Field(default=True, description="End the user's sessions (AuthSession rows).")
+    permission_sets: AllOrNames
+    permission_set_groups: AllOrNames
+    permission_set_licenses: AllOrNames
+    public_groups: AllOrNames
+    queues: AllOrNames
+    package_licenses: AllOrNames
+    oauth_tokens: AllOrNames
+    territories: AllOrNames
+    role: bool = Field(default=False, description="Clear the user's role.")
+
+
+class ReassignRule(_Strict):
+    """Where one object's records go, and which of them."""
+
+    to: SuccessorRule = Field(default=None, description="Successor; default: reassign.default.to.")
+    fallback: SuccessorRule = Field(default=None, description="Used when `to` gives no usable successor.")
+    where: str | None = Field(default=None, description="SOQL condition limiting the records moved.")
+
+
+class ReassignDefault(_Strict):
+    """The successor rule objects inherit."""
+
+    to: SuccessorRule = Field(default="manager")
+    fallback: SuccessorRule = Field(default=None)
+
+
+def _rule_or_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class Reassign(_Strict):
+    """Ownership transfer, object by object (owner changes never cascade through the API)."""
+
+    default: ReassignDefault = Field(default_factory=ReassignDefault)
+    objects: dict[str, Annotated[ReassignRule, BeforeValidator(_rule_or_empty)]] = Field(default_factory=dict)
+
+    @field_validator("objects")
+    @classmethod
+    def _names(cls, value: dict[str, ReassignRule]) -> dict[str, ReassignRule]:
+        for name in value:
+            if not _API_NAME_RE.match(name):
+                raise ValueError(f"'{name}' is not an object API name")
+        return value
+
+
+class Actions(_Strict):
+    """What happens to each selected user, run in the fixed phase order."""
+
+    freeze: bool = Field(default=False, description="Freeze the login first.")
+    backup: Backup | None = None
+    revoke: Revoke | None = None
+    reassign: Reassign | None = None
+    deactivate: bool = Field(default=False, description="Deactivate last.")
+
+
+class Playbook(_Strict):
+    """A deprovisioning playbook (format version 1)."""
+
+    model_config = ConfigDict(extra="forbid", title="deprovision playbook")
+
+    version: Literal[1] = Field(description="Playbook format version; always 1.")
+    name: str = Field(min_length=1, description="Short name of the run, e.g. leavers-2026-11.")
+    reason: str = Field(min_length=1, description="Why (a ticket); recorded in every audit event.")
+    description: str | None = None
+    vars: dict[str, str] = Field(default_factory=dict, description=(
+        "Default values of template variables; --var and --vars-file override them."))
+    users: Selectors
+    protect: Protect = Field(default_factory=Protect)
+    limits: Limits = Field(default_factory=Limits)
+    actions: Actions
+
+    _path: Path | None = PrivateAttr(default=None)
+    _sha256: str = PrivateAttr(default="")
+    _variables: dict[str, str] = PrivateAttr(default_factory=dict)
+    _document: Any = PrivateAttr(default=None)
+    _csv_rows: list[Any] = PrivateAttr(default_factory=list)
+
+    @property
+    def path(self) -> Path | None:
+        """The file the playbook was read from."""
+        return self._path
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the playbook file's bytes."""
+        return self._sha256
+
+    @property
+    def variables(self) -> dict[str, str]:
+        """Effective template variables (defaults overridden by the command line)."""
+        return self._variables
+
+    @property
+    def csv_rows(self) -> list[Any]:
+        """Rows of ``users.csv`` (``CsvRow``), read and checked at load time."""
+        return self._csv_rows
+
+    def locate(self, *path: str | int) -> str:
+        """``file:line:col: a.b[2]`` for a path in the playbook, for messages about it."""
+        from deprovision.playbook.yamldoc import format_path
+
+        where = str(self._path) if self._path else "<playbook>"
+        if self._document is not None:
+            loc = self._document.locate(tuple(path))
+            if loc:
+                where = f"{where}:{loc.line}:{loc.column}"
+        return f"{where}: {format_path(tuple(path))}"
+
+    def reassign_rules(self) -> dict[str, ReassignRule]:
+        """Each object's rule with the defaults filled in."""
+        if not self.actions.reassign:
+            return {}
+        default = self.actions.reassign.default
+        return {
+            obj: ReassignRule(to=rule.to or default.to, fallback=rule.fallback or default.fallback, where=rule.where)
+            for obj, rule in self.actions.reassign.objects.items()
+        }
+
+
+def playbook_json_schema() -> dict[str, Any]:
+    """The JSON Schema of playbooks, with descriptions."""
+    schema = Playbook.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
