@@ -1,0 +1,304 @@
+"""``OrgClient``: every read and write the project makes to an org, with batching and retries.
+
+Callers never see simple-salesforce exceptions: transient errors are retried here, everything
+else leaves as ``deprovision.errors.OrgError`` carrying Salesforce's error code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import requests
+from simple_salesforce.util import exception_handler
+
+from deprovision.errors import OrgError
+from deprovision.org import bulk
+from deprovision.org.auth import Login, OrgSession
+from deprovision.org.objects import object_of_id, refuse_mixed
+from deprovision.org.results import BulkResult, RecordResult, first_error, redact
+from deprovision.org.retry import TRANSIENT_CODES, RetryHooks, RetryPolicy, call_with_retry
+from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in
+from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, build_salesforce, instrument
+
+COLLECTION_SIZE = 200  # sObject Collections: at most 200 records per call
+COMPOSITE_SIZE = 25  # Composite: at most 25 subrequests per call
+WHERE_LIMIT = 4000  # SOQL: a WHERE clause is at most 4,000 characters
+_ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+_WHERE_RE = re.compile(r"\bWHERE\b", re.IGNORECASE)
+
+
+class OrgClient:
+    """A connection to one org: queries that stream, batched writes, retries, API-call accounting."""
+
+    def __init__(
+        self,
+        session: OrgSession,
+        http: requests.Session,
+        *,
+        api_version: str | None = None,
+        relogin: Login | None = None,
+        retry: RetryPolicy | None = None,
+        counter: CallCounter | None = None,
+        bulk_poll_seconds: float = 1.0,
+        label: str = "org",
+    ) -> None:
+        self.http = http
+        self.api_version = api_version or DEFAULT_API_VERSION
+        self.retry = retry or RetryPolicy()
+        self.counter = counter or CallCounter()
+        self.label = label
+        self.bulk_poll_seconds = bulk_poll_seconds
+        self.relogins = 0
+        instrument(http, self.counter)
+        self._relogin = relogin
+        self._hooks = RetryHooks(relogin=self._renew if relogin else None, check_limit=self._check_daily_limit)
+        self._identity: dict[str, Any] | None = None
+        self._use(session)
+
+    # -- session --------------------------------------------------------------------------------
+    def _use(self, session: OrgSession) -> None:
+        self.instance_url = session.instance_url.rstrip("/")
+        self.sf = build_salesforce(self.instance_url, session.access_token, self.http, self.api_version)
+
+    def _renew(self) -> None:
+        """Log in again (login-based connections only) after the session expired."""
+        assert self._relogin is not None
+        self._use(self._relogin())
+        self.relogins += 1
+
+    def _call(self, action: str, fn: Callable[[], Any], *, idempotent: bool = True,
+              record_id: str | None = None) -> Any:
+        return call_with_retry(fn, action, self.retry, self._hooks, idempotent=idempotent, record_id=record_id)
+
+    def _check_daily_limit(self) -> None:
+        """Called on REQUEST_LIMIT_EXCEEDED: stop at once when the daily allowance is used up."""
+        try:
+            limits = self.sf.limits()
+        except Exception as exc:  # the limits call itself refused: the allowance is gone
+            code, _, _ = first_error(getattr(exc, "content", None))
+            if code == "REQUEST_LIMIT_EXCEEDED":
+                raise self._exhausted(None) from None
+            return
+        daily = (limits or {}).get("DailyApiRequests") or {}
+        if daily.get("Remaining") is not None and int(daily["Remaining"]) <= 0:
+            raise self._exhausted(daily.get("Max"))
+
+    @staticmethod
+    def _exhausted(maximum: Any) -> OrgError:
+        of = f" of {maximum}" if maximum is not None else ""
+        return OrgError(f"the org's daily API request limit{of} is exhausted; stopping (it frees up "
+                        f"over a rolling 24 hours)", error_code="REQUEST_LIMIT_EXCEEDED", status=403)
+
+    # -- accounting and identity ----------------------------------------------------------------
+    @property
+    def api_calls(self) -> int:
+        """REST calls made by this client (logins not included)."""
+        return self.counter.api_calls
+
+    @property
+    def limit_info(self) -> tuple[int, int] | None:
+        """The last ``Sforce-Limit-Info`` reading: (used, max)."""
+        return self.counter.limit_info
+
+    def identity(self) -> dict[str, Any]:
+        """The token's identity from ``/services/oauth2/userinfo`` (read once)."""
+        if self._identity is None:
+            self._identity = self._call("read the API user's identity", lambda: self.sf.oauth2("userinfo")) or {}
+        return self._identity
+
+    @property
+    def org_id(self) -> str:
+        org_id = self.identity().get("organization_id")
+        if not org_id:
+            rows = list(self.query("SELECT Id FROM Organization LIMIT 1"))
+            org_id = rows[0]["Id"] if rows else ""
+            self._identity = {**self.identity(), "organization_id": org_id}
+        return org_id
+
+    @property
+    def api_user(self) -> dict[str, str]:
+        """The user the client acts as: ``{"id", "username", "name"}``."""
+        ident = self.identity()
+        return {"id": ident.get("user_id", ""), "username": ident.get("preferred_username", ""),
+                "name": ident.get("name", "")}
+
+    # -- reads ----------------------------------------------------------------------------------
+    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
+        """Yield the records of ``soql`` page by page (never the whole result in memory)."""
+        page = self._call("query", lambda: self.sf.query(soql, include_deleted=include_deleted))
+        while True:
+            yield from page.get("records", [])
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            page = self._call("query", lambda url=next_url: self.sf.query_more(url, identifier_is_url=True))
+
+    def query_in(self, template: str, values: Iterable[object], **kwargs: Any) -> Iterator[dict]:
+        """Run ``template`` once per chunk of ``values``; its one ``{ids}`` slot receives a SOQL list.
+
+        Chunks keep the WHERE clause under SOQL's 4,000-character limit.
+        """
+        if template.count("{ids}") != 1:
+            raise ValueError("query_in template needs exactly one {ids} slot")
+        values = list(values)
+        if not values:
+            return
+        budget = min(MAX_IN_CLAUSE_CHARS, WHERE_LIMIT - self._where_length(template) - 50)
+        if budget < 100:
+            raise ValueError("query_in template leaves no room for its IN list under the WHERE limit")
+        for chunk in chunked_in(values, max_chars=budget):
+            yield from self.query(template.replace("{ids}", chunk), **kwargs)
+
+    @staticmethod
+    def _where_length(template: str) -> int:
+        match = _WHERE_RE.search(template)
+        rest = template[match.end():] if match else template
+        return len(rest) - len("{ids}")
+
+    def limits(self) -> dict:
+        """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max", "Remaining"}, ...}``."""
+        return self._call("read limits", self.sf.limits) or {}
+
+    # -- single-record writes -------------------------------------------------------------------
+    def update(self, obj: str, record_id: str, values: dict, *, headers: dict | None = None) -> None:
+        """PATCH one record (``headers`` such as ``Sforce-Auto-Assign: FALSE`` are passed on)."""
+        self._call(f"update {obj} {record_id}",
+                   lambda: self.sf.__getattr__(obj).update(record_id, values, headers=headers),
+                   record_id=record_id)
+
+    # -- sObject Collections --------------------------------------------------------------------
+    def collection_update(self, records: list[dict], *, all_or_none: bool = False,
+                          headers: dict | None = None) -> list[RecordResult]:
+        """Update records (each with ``attributes.type`` and ``Id``) in calls of 200; results in input order."""
+        prepared = [self._typed(r, need_id=True) for r in records]
+        refuse_mixed((r["attributes"]["type"] for r in prepared), "collection_update")
+        ids = [r.get("Id") or r.get("id") for r in prepared]
+        return self._collections("PATCH", "update records", prepared, ids, all_or_none, headers)
+
+    def collection_create(self, records: list[dict], *, all_or_none: bool = False,
+                          headers: dict | None = None) -> list[RecordResult]:
+        """Create records (each with ``attributes.type``) in calls of 200; results carry the new ids."""
+        prepared = [self._typed(r, need_id=False) for r in records]
+        refuse_mixed((r["attributes"]["type"] for r in prepared), "collection_create")
+        return self._collections("POST", "create records", prepared, [None] * len(prepared), all_or_none, headers)
+
+    def collection_delete(self, ids: list[str], *, all_or_none: bool = False) -> list[RecordResult]:
+        """Delete records by id in calls of 200; results in input order."""
+        types = [object_of_id(i) or f"prefix {i[:3]}" for i in ids]
+        known = [t for t in types if not t.startswith("prefix ")]
+        refuse_mixed(known, "collection_delete")
+        return self._collections("DELETE", "delete records", list(ids), list(ids), all_or_none, None)
+
+    @staticmethod
+    def _typed(record: dict, *, need_id: bool) -> dict:
+        rtype = (record.get("attributes") or {}).get("type")
+        if not rtype:
+            raise ValueError("every record needs attributes.type")
+        if need_id and not (record.get("Id") or record.get("id")):
+            raise ValueError(f"{rtype} record without Id")
+        if not need_id and (record.get("Id") or record.get("id")):
+            raise ValueError(f"{rtype} record to create must not have an Id")
+        return record
+
+    def _collections(self, method: str, action: str, items: list, ids: list[str | None],
+                     all_or_none: bool, headers: dict | None) -> list[RecordResult]:
+        results: list[RecordResult] = []
+        for start in range(0, len(items), COLLECTION_SIZE):
+            chunk = items[start:start + COLLECTION_SIZE]
+            chunk_ids = ids[start:start + COLLECTION_SIZE]
+            results.extend(self._collection_chunk(method, action, chunk, chunk_ids, all_or_none, headers))
+        return results
+
+    def _collection_chunk(self, method: str, action: str, chunk: list, ids: list[str | None],
+                          all_or_none: bool, headers: dict | None) -> list[RecordResult]:
+        """One call of at most 200, then per-record retries of records that failed transiently."""
+        results: list[RecordResult | None] = [None] * len(chunk)
+        pending = list(range(len(chunk)))
+        attempt = 0
+        while pending:
+            attempt += 1
+            answer = self._collection_call(method, action, [chunk[i] for i in pending], all_or_none, headers)
+            for i, item in zip(pending, answer, strict=False):
+                results[i] = RecordResult.from_collection_item(item, ids[i])
+            retry = [i for i in pending if _transient(results[i])]
+            if all_or_none and retry:
+                retry = [i for i in pending if _transient(results[i]) or results[i].error_code == _ROLLED_BACK]
+            if not retry or attempt >= self.retry.max_attempts:
+                break
+            self.retry.sleep(self.retry.delay(attempt))
+            pending = retry
+        return [r if r is not None else RecordResult.failed(ids[i], "NO_RESULT", "no result returned")
+                for i, r in enumerate(results)]
+
+    def _collection_call(self, method: str, action: str, chunk: list, all_or_none: bool,
+                         headers: dict | None) -> list[dict]:
+        if method == "DELETE":
+            params = {"ids": ",".join(chunk), "allOrNone": "true" if all_or_none else "false"}
+            call = lambda: self.sf.restful("composite/sobjects", method="DELETE", params=params)  # noqa: E731
+        else:
+            body = {"allOrNone": all_or_none, "records": chunk}
+            call = lambda: self.sf.restful("composite/sobjects", method=method, json=body,  # noqa: E731
+                                           headers=headers or {})
+        answer = self._call(action, call, idempotent=method != "POST")
+        if not isinstance(answer, list) or len(answer) != len(chunk):
+            raise OrgError(f"{action} failed: the org answered {len(answer or [])} results for "
+                           f"{len(chunk)} records")
+        return answer
+
+    # -- Composite ------------------------------------------------------------------------------
+    def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:
+        """Send subrequests through the Composite API (25 per call); returns each subrequest's result.
+
+        Subrequests that reference each other (``@{ref}``) or run all-or-none cannot be split.
+        """
+        if len(subrequests) > COMPOSITE_SIZE and (all_or_none or "@{" in repr(subrequests)):
+            raise ValueError(f"composite: more than {COMPOSITE_SIZE} subrequests that reference each other "
+                             f"or run all-or-none cannot be split")
+        out: list[dict] = []
+        for start in range(0, len(subrequests), COMPOSITE_SIZE):
+            body = {"allOrNone": all_or_none, "compositeRequest": subrequests[start:start + COMPOSITE_SIZE]}
+            writes = any(s.get("method", "GET").upper() == "POST" for s in body["compositeRequest"])
+            answer = self._call("composite request",
+                                lambda b=body: self.sf.restful("composite", method="POST", json=b),
+                                idempotent=not writes)
+            out.extend((answer or {}).get("compositeResponse", []))
+        return out
+
+    # -- Bulk API 2.0 ---------------------------------------------------------------------------
+    def bulk_ingest(self, obj: str, operation: str, columns: list[str], rows: Iterable[list]) -> BulkResult:
+        """Run a Bulk API 2.0 ingest job from rows in ``columns`` order; per-record outcomes."""
+        return bulk.ingest(self, obj, operation, columns, rows)
+
+    def bulk_query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
+        """Stream the rows of a Bulk API 2.0 query job as dicts of strings (``""`` for null)."""
+        return bulk.query(self, soql, include_deleted=include_deleted)
+
+    # -- OAuth ----------------------------------------------------------------------------------
+    def revoke_token(self, token: str) -> RecordResult:
+        """Revoke an OAuth token (an access or refresh token, or an OauthToken's DeleteToken)."""
+        url = f"{self.instance_url}/services/oauth2/revoke"
+
+        def post() -> requests.Response:
+            response = self.http.post(url, data={"token": token},
+                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+            if response.status_code >= 500:
+                exception_handler(response, "oauth2/revoke")
+            return response
+
+        response = self._call("revoke token", post)
+        if response.status_code == 200:
+            return RecordResult.ok(None)
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        code = body.get("error") if isinstance(body, dict) else None
+        message = body.get("error_description") if isinstance(body, dict) else None
+        return RecordResult.failed(None, code or f"HTTP_{response.status_code}",
+                                   redact(message or response.text[:200] or "revoke refused"))
+
+
+def _transient(result: RecordResult | None) -> bool:
+    return result is not None and not result.success and result.error_code in TRANSIENT_CODES
