@@ -1,0 +1,807 @@
+"""The local org's backend: records in SQLite and every Salesforce rule, without HTTP.
+
+Tables follow the storage convention of docs/architecture.md (one table per
+object, one column per field). Generic rules (unknown or read-only fields,
+required fields, value types, references, owners) derive from ``schema``;
+behaviour that really is special lives in ``rules``. Internal bookkeeping
+(settings, id counters, tokens, credentials, API usage) sits in tables whose
+names start with ``_`` and that no SOQL query can name.
+
+Thread-safe: one connection (``check_same_thread=False``) guarded by a
+re-entrant lock; a ``transaction()`` holds the lock until it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from deprovision.localorg import errors, ids, rules, schema
+from deprovision.localorg.settings import OrgSettings
+
+API_VERSION = "59.0"
+ORG_ID = ids.make_id("00D", 1)
+_MEMORY = ":memory:"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_INTERNAL_TABLES = (
+    'CREATE TABLE IF NOT EXISTS "_meta" (key TEXT PRIMARY KEY, value TEXT)',
+    'CREATE TABLE IF NOT EXISTS "_counter" (object TEXT PRIMARY KEY, n INTEGER NOT NULL)',
+    'CREATE TABLE IF NOT EXISTS "_token" (hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, session_id TEXT,'
+    ' created TEXT NOT NULL, uses INTEGER NOT NULL DEFAULT 0)',
+    'CREATE TABLE IF NOT EXISTS "_credential" (user_id TEXT PRIMARY KEY, salt TEXT NOT NULL,'
+    ' password_hash TEXT NOT NULL, security_token TEXT)',
+    'CREATE TABLE IF NOT EXISTS "_api_usage" (day TEXT PRIMARY KEY, used INTEGER NOT NULL)',
+    'CREATE TABLE IF NOT EXISTS "_connected_app" (consumer_key TEXT PRIMARY KEY, name TEXT NOT NULL,'
+    ' secret_hash TEXT NOT NULL, certificate_pem TEXT, private_key_pem TEXT)',
+)
+_PASSWORD_ITERATIONS = 20_000
+
+
+# --------------------------------------------------------------------------------------------
+# tables (storage convention)
+
+
+def sql_type(f: schema.FieldSpec) -> str:
+    """The SQLite column type of a field, per the storage convention."""
+    if f.type in (schema.BOOLEAN, schema.INT):
+        return "INTEGER"
+    if f.type in (schema.DOUBLE, schema.CURRENCY):
+        return "REAL"
+    return "TEXT"
+
+
+def _columns_sql(spec: schema.ObjectSpec) -> str:
+    cols = []
+    if spec.name == "OauthToken":
+        cols.append('"_rowid" INTEGER PRIMARY KEY')
+    for f in spec.fields:
+        col = f'"{f.name}" {sql_type(f)}'
+        if f.name == "Id" and spec.name != "OauthToken":
+            col += " PRIMARY KEY"
+        cols.append(col)
+    return ", ".join(cols)
+
+
+def index_columns(spec: schema.ObjectSpec) -> list[tuple[str, ...]]:
+    """Column tuples to index: every reference, Username/Email/FederationIdentifier, (OwnerId, Id)."""
+    out: list[tuple[str, ...]] = [(f.name,) for f in spec.fields if f.is_reference]
+    out += [(n,) for n in ("Username", "Email", "FederationIdentifier") if spec.field(n)]
+    if spec.has_owner:
+        out.append(("OwnerId", "Id"))
+    return out
+
+
+def create_tables(conn: sqlite3.Connection, *, indexes: bool = True) -> None:
+    """Create every object's table (and, unless told otherwise, its indexes); adds missing columns."""
+    for spec in schema.OBJECTS:
+        conn.execute(f'CREATE TABLE IF NOT EXISTS "{spec.name}" ({_columns_sql(spec)})')
+        existing = {row[1] for row in conn.execute(f'PRAGMA table_info("{spec.name}")')}
+        for f in spec.fields:
+            if f.name not in existing:
+                conn.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{f.name}" {sql_type(f)}')
+    for stmt in _INTERNAL_TABLES:
+        conn.execute(stmt)
+    if indexes:
+        create_indexes(conn)
+
+
+def create_indexes(conn: sqlite3.Connection) -> None:
+    """Create the convention's indexes (idempotent; the scale seed calls it after its inserts)."""
+    for spec in schema.OBJECTS:
+        for cols in index_columns(spec):
+            name = f"ix_{spec.name}_{'_'.join(cols)}"
+            collist = ", ".join(f'"{c}"' for c in cols)
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{spec.name}" ({collist})')
+
+
+# --------------------------------------------------------------------------------------------
+# values
+
+
+def now_text(moment: datetime | None = None) -> str:
+    """A datetime in storage form: ``YYYY-MM-DDTHH:MM:SS.000+0000`` (UTC)."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+
+
+def field_label(f: schema.FieldSpec) -> str:
+    """The label Salesforce uses in messages: ``OwnerId`` -> ``Owner ID``."""
+    if f.label:
+        return f.label
+    if f.is_reference and f.name.endswith("Id") and len(f.name) > 2:
+        return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", f.name[:-2]) + " ID"
+    return f.name
+
+
+def _parser_error(f: schema.FieldSpec, value: object, kind: str) -> errors.SalesforceError:
+    return errors.JSON_PARSER_ERROR(
+        f"Cannot deserialize instance of {kind} from VALUE_STRING value {value} "
+        f"or request may be missing a required field", [f.name])
+
+
+def _parse_datetime(text: str) -> datetime:
+    t = text.strip().replace("Z", "+00:00")
+    t = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", t)
+    moment = datetime.fromisoformat(t)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def to_storage(f: schema.FieldSpec, value: object) -> object:
+    """Validate ``value`` for field ``f`` and convert it to its storage form (None stays None)."""
+    if value is None or (value == "" and f.type not in (schema.BOOLEAN,)):
+        return None
+    if isinstance(value, (dict, list)):
+        raise errors.JSON_PARSER_ERROR(f"Cannot deserialize instance of {f.type} from START_OBJECT value",
+                                       [f.name])
+    t = f.type
+    if t == schema.BOOLEAN:
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return int(value.lower() == "true")
+        raise _parser_error(f, value, "boolean")
+    if t == schema.INT:
+        if isinstance(value, bool):
+            raise _parser_error(f, value, "int")
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _parser_error(f, value, "int") from None
+        if number != int(number):
+            raise _parser_error(f, value, "int")
+        return int(number)
+    if t in (schema.DOUBLE, schema.CURRENCY):
+        if isinstance(value, bool):
+            raise _parser_error(f, value, "double")
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _parser_error(f, value, "double") from None
+    if t == schema.DATE:
+        try:
+            return date.fromisoformat(str(value)[:10]).isoformat()
+        except ValueError:
+            raise _parser_error(f, value, "date") from None
+    if t == schema.DATETIME:
+        try:
+            return now_text(_parse_datetime(str(value)))
+        except ValueError:
+            raise _parser_error(f, value, "datetime") from None
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    text = str(value)
+    if t == schema.REFERENCE:
+        if not ids.is_valid_id(text):
+            raise errors.MALFORMED_ID(f"{field_label(f)}: id value of incorrect type: {text}", [f.name])
+        return ids.to18(text)
+    if len(text) > f.length:
+        raise errors.SalesforceError(
+            f"{field_label(f)}: data value too large: {text[:40]} (max length={f.length})", [f.name],
+            error_code="STRING_TOO_LONG")
+    if t == schema.EMAIL and not _EMAIL.match(text):
+        raise errors.SalesforceError(f"{field_label(f)}: invalid email address: {text}", [f.name],
+                                     error_code="INVALID_EMAIL_ADDRESS")
+    if t == schema.PICKLIST and f.picklist_values and text not in f.picklist_values:
+        raise errors.SalesforceError(f"{field_label(f)}: bad value for restricted picklist field: {text}",
+                                     [f.name], error_code="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+    return text
+
+
+def from_storage(f: schema.FieldSpec, value: object) -> object:
+    """A stored value in its REST (JSON) form."""
+    if value is None:
+        return None
+    if f.type == schema.BOOLEAN:
+        return bool(value)
+    return value
+
+
+def record_url(obj: str, record_id: str | None) -> str:
+    """The ``attributes.url`` of a record."""
+    return f"/services/data/v{API_VERSION}/sobjects/{obj}/{record_id}" if record_id else \
+        f"/services/data/v{API_VERSION}/sobjects/{obj}"
+
+
+def _method_not_allowed(spec: schema.ObjectSpec, method: str) -> errors.SalesforceError:
+    allowed = ["GET", "HEAD"]
+    if spec.updateable:
+        allowed.append("PATCH")
+    if spec.deletable:
+        allowed.append("DELETE")
+    return errors.METHOD_NOT_ALLOWED(f"HTTP Method '{method}' not allowed. Allowed are {','.join(allowed)}")
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class LoginRefused(errors.SalesforceError):
+    """A login or token request for a user who may not log in (unknown, inactive or frozen)."""
+
+    error_code = "INVALID_LOGIN"
+    status = 400
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("authentication failure")
+        self.reason = reason  # "unknown", "inactive", "frozen", "password"
+
+
+@dataclass(frozen=True)
+class ConnectedApp:
+    """A connected app registered in the org: what the OAuth endpoints check."""
+
+    consumer_key: str
+    name: str
+    certificate_pem: str | None
+    _secret_hash: str
+
+    def check_secret(self, secret: str) -> bool:
+        """True when ``secret`` is this app's consumer secret."""
+        return hmac.compare_digest(_hash_token(secret), self._secret_hash)
+
+
+# --------------------------------------------------------------------------------------------
+# the store
+
+
+class Store:
+    """One local org: its records, settings, sessions and API usage."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self._conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._counters: dict[str, int] = {}
+        self.settings = OrgSettings.from_json(self._meta("settings"))
+        self.org_id = self._meta("org_id") or ORG_ID
+
+    # --- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating on first use) the org database at ``path``; ``":memory:"`` works too."""
+        conn = _connect(str(path))
+        create_tables(conn)
+        store = cls(conn, str(path))
+        if store._meta("org_id") is None:
+            store._set_meta("org_id", ORG_ID)
+            store._set_meta("settings", store.settings.to_json())
+        return store
+
+    @classmethod
+    def open_copy(cls, template: str | Path, path: str | Path = _MEMORY) -> Store:
+        """A fresh store at ``path`` holding a copy of the database ``template`` (fast: SQLite backup)."""
+        source = sqlite3.connect(str(template))
+        try:
+            conn = _connect(str(path))
+            source.backup(conn)
+        finally:
+            source.close()
+        if str(path) != _MEMORY:
+            conn.execute("PRAGMA journal_mode=WAL")
+        create_tables(conn)
+        return cls(conn, str(path))
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The raw connection (for the SOQL engine and seeds; hold ``lock`` while using it)."""
+        return self._conn
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock every use of ``conn`` holds."""
+        return self._lock
+
+    # --- meta, settings, counters ------------------------------------------------------------
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute('SELECT value FROM "_meta" WHERE key = ?', (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._conn.execute('INSERT INTO "_meta"(key, value) VALUES (?, ?) '
+                           'ON CONFLICT(key) DO UPDATE SET value = excluded.value', (key, value))
+
+    def configure(self, **changes: object) -> OrgSettings:
+        """Change org settings (names as in ``OrgSettings``) and persist them."""
+        with self._lock:
+            self.settings = self.settings.changed(**changes)
+            self._set_meta("settings", self.settings.to_json())
+            return self.settings
+
+    def next_number(self, key: str) -> int:
+        """The next value of the persistent counter ``key`` (1, 2, ...)."""
+        with self._lock:
+            n = self._counters.get(key)
+            if n is None:
+                row = self._conn.execute('SELECT n FROM "_counter" WHERE object = ?', (key,)).fetchone()
+                n = row[0] if row else 0
+            n += 1
+            self._counters[key] = n
+            self._conn.execute('INSERT INTO "_counter"(object, n) VALUES (?, ?) '
+                               'ON CONFLICT(object) DO UPDATE SET n = excluded.n', (key, n))
+            return n
+
+    def next_id(self, obj: str) -> str:
+        """A new record id for ``obj`` from its per-object counter."""
+        spec = self.spec(obj)
+        return ids.make_id(spec.key_prefix, self.next_number(spec.name))
+
+    def set_counter(self, obj: str, n: int) -> None:
+        """Set ``obj``'s id counter (seeds call this after bulk inserts)."""
+        with self._lock:
+            self._counters[obj] = n
+            self._conn.execute('INSERT INTO "_counter"(object, n) VALUES (?, ?) '
+                               'ON CONFLICT(object) DO UPDATE SET n = excluded.n', (obj, n))
+
+    def now(self) -> str:
+        """The current time in storage form."""
+        return now_text(self.clock())
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A SAVEPOINT: everything inside is kept together or rolled back together (nests)."""
+        with self._lock:
+            self._depth += 1
+            name = f"sp{self._depth}"
+            self._conn.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute(f"ROLLBACK TO {name}")
+                self._conn.execute(f"RELEASE {name}")
+                self._counters.clear()
+                raise
+            else:
+                self._conn.execute(f"RELEASE {name}")
+            finally:
+                self._depth -= 1
+
+    # --- schema --------------------------------------------------------------------------------
+
+    def spec(self, obj: str) -> schema.ObjectSpec:
+        """The object called ``obj``; NOT_FOUND (404) when there is none."""
+        spec = schema.get_object(obj)
+        if spec is None:
+            raise errors.NOT_FOUND("The requested resource does not exist")
+        return spec
+
+    def describe(self, obj: str) -> dict:
+        """The describe of ``obj`` in Salesforce's shape."""
+        spec = self.spec(obj)
+        return {
+            "name": spec.name, "label": spec.label or spec.name, "labelPlural": (spec.label or spec.name) + "s",
+            "keyPrefix": spec.key_prefix, "createable": spec.createable, "updateable": spec.updateable,
+            "deletable": spec.deletable, "queryable": spec.queryable, "retrieveable": True,
+            "searchable": not spec.setup, "custom": spec.custom, "layoutable": not spec.setup,
+            "urls": {"sobject": record_url(spec.name, None), "describe": record_url(spec.name, None) + "/describe",
+                     "rowTemplate": record_url(spec.name, "{ID}")},
+            "fields": [_describe_field(f) for f in spec.fields],
+        }
+
+    def describe_global(self) -> dict:
+        """``/sobjects``: every object with its flags."""
+        return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
+            {k: v for k, v in self.describe(s.name).items() if k != "fields"} for s in schema.OBJECTS]}
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def row(self, obj: str, record_id: str) -> dict | None:
+        """The stored row (storage form, deleted rows included) or None."""
+        with self._lock:
+            cur = self._conn.execute(f'SELECT * FROM "{obj}" WHERE "Id" = ?', (record_id,))
+            data = cur.fetchone()
+            if data is None:
+                return None
+            return dict(zip([c[0] for c in cur.description], data, strict=True))
+
+    def _live_row(self, spec: schema.ObjectSpec, record_id: str) -> dict:
+        if not isinstance(record_id, str) or not ids.is_valid_id(record_id):
+            raise errors.MALFORMED_ID(f"{spec.name} ID: id value of incorrect type: {record_id}", ["Id"])
+        record_id = ids.to18(record_id)
+        if record_id[:3] != spec.key_prefix:
+            raise errors.NOT_FOUND("The requested resource does not exist")
+        row = self.row(spec.name, record_id)
+        if row is None:
+            raise errors.NOT_FOUND("The requested resource does not exist")
+        if row.get("IsDeleted"):
+            raise errors.ENTITY_IS_DELETED("entity is deleted")
+        return row
+
+    def retrieve(self, obj: str, record_id: str, fields: list[str] | None = None) -> dict:
+        """One record in REST shape; ``fields`` limits the fields (unknown ones: INVALID_FIELD)."""
+        spec = self.spec(obj)
+        wanted = []
+        for name in fields or [f.name for f in spec.fields]:
+            f = spec.field(name)
+            if f is None:
+                raise errors.INVALID_FIELD(f"No such column '{name}' on sobject of type {spec.name}")
+            wanted.append(f)
+        row = self._live_row(spec, record_id)
+        out: dict[str, Any] = {"attributes": {"type": spec.name, "url": record_url(spec.name, row["Id"])}}
+        for f in wanted:
+            out[f.name] = from_storage(f, row.get(f.name))
+        return out
+
+    def query(self, soql: str, *, include_deleted: bool = False):
+        """Run SOQL through the SOQL engine; returns its QueryResult."""
+        from deprovision.localorg import soql as engine
+
+        with self._lock:
+            return engine.execute(self._conn, soql, include_deleted=include_deleted)
+
+    def select(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        """Plain SQL read returning rows as dicts (for rules, seeds and tests)."""
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            names = [c[0] for c in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def create(self, obj: str, values: dict, *, actor_id: str, auto_assign: bool = False) -> str:
+        """Create a record; returns its id. Raises SalesforceError subclasses."""
+        spec = self.spec(obj)
+        if not spec.createable:
+            raise _method_not_allowed(spec, "POST")
+        with self.transaction():
+            data = self._clean(spec, values, creating=True)
+            for f in spec.fields:
+                if f.name not in data and f.default is not None and f.createable:
+                    data[f.name] = to_storage(f, f.default)
+            if spec.has_owner and data.get("OwnerId") is None:
+                data["OwnerId"] = actor_id
+            missing = [f.name for f in spec.fields
+                       if not f.nillable and f.createable and data.get(f.name) is None]
+            if missing:
+                raise errors.REQUIRED_FIELD_MISSING(f"Required fields are missing: [{', '.join(missing)}]",
+                                                    missing)
+            for name, value in data.items():
+                f = spec.field(name)
+                if f is not None and f.is_reference and value is not None:
+                    self.check_reference(spec, f, value)
+            existing = rules.before_create(self, spec, data, actor_id)
+            if existing is not None:
+                return existing
+            record_id = self.next_id(spec.name)
+            stamp = self.now()
+            for f in spec.fields:  # read-only defaults (IsClosed, IsActive, ...)
+                if f.name not in data and f.default is not None:
+                    data[f.name] = to_storage(f, f.default)
+            data.update({"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
+                         "SystemModstamp": stamp, "CreatedById": actor_id, "LastModifiedById": actor_id})
+            rules.derive(spec, data)
+            self.insert_row(spec.name, data)
+            rules.after_create(self, spec, data, actor_id)
+            if auto_assign:
+                rules.apply_assignment_rule(self, spec, record_id, actor_id)
+            return record_id
+
+    def update(self, obj: str, record_id: str, values: dict, *, actor_id: str, auto_assign: bool = True) -> None:
+        """Update fields of a record. ``auto_assign=False`` is the ``Sforce-Auto-Assign: FALSE`` header."""
+        spec = self.spec(obj)
+        if not spec.updateable:
+            raise _method_not_allowed(spec, "PATCH")
+        with self.transaction():
+            old = self._live_row(spec, record_id)
+            values = {k: v for k, v in values.items()
+                      if k != "attributes" and not (k.lower() == "id" and ids.to18(str(v)) == old["Id"])}
+            changes = self._clean(spec, values, creating=False)
+            missing = [n for n, v in changes.items() if v is None and not spec.field(n).nillable]
+            if missing:
+                raise errors.REQUIRED_FIELD_MISSING(f"Required fields are missing: [{', '.join(missing)}]",
+                                                    missing)
+            changes = {n: v for n, v in changes.items() if v != old.get(n)}
+            for name, value in changes.items():
+                f = spec.field(name)
+                if f.is_reference and value is not None:
+                    self.check_reference(spec, f, value)
+            rules.before_update(self, spec, old, changes, actor_id)
+            new = dict(old)
+            new.update(changes)
+            rules.derive(spec, new)
+            changes = {k: v for k, v in new.items() if v != old.get(k)}
+            stamp = self.now()
+            changes.update({"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": actor_id})
+            self.update_row(spec.name, old["Id"], changes)
+            rules.after_update(self, spec, old, changes, actor_id)
+            if auto_assign:
+                rules.apply_assignment_rule(self, spec, old["Id"], actor_id)
+
+    def delete(self, obj: str, record_id: str, *, actor_id: str) -> None:
+        """Delete a record (soft: ``IsDeleted`` = true, still visible to queryAll)."""
+        spec = self.spec(obj)
+        if not spec.deletable:
+            raise _method_not_allowed(spec, "DELETE")
+        with self.transaction():
+            row = self._live_row(spec, record_id)
+            rules.before_delete(self, spec, row, actor_id)
+            stamp = self.now()
+            self.update_row(spec.name, row["Id"], {"IsDeleted": 1, "LastModifiedDate": stamp,
+                                                   "SystemModstamp": stamp, "LastModifiedById": actor_id})
+            rules.after_delete(self, spec, row, actor_id)
+
+    def insert_row(self, obj: str, data: dict) -> None:
+        """Insert a row as given (no rules); keys are column names."""
+        cols = ", ".join(f'"{k}"' for k in data)
+        marks = ", ".join("?" for _ in data)
+        with self._lock:
+            self._conn.execute(f'INSERT INTO "{obj}" ({cols}) VALUES ({marks})', list(data.values()))
+
+    def update_row(self, obj: str, record_id: str, changes: dict) -> None:
+        """Update a row's columns as given (no rules)."""
+        if not changes:
+            return
+        sets = ", ".join(f'"{k}" = ?' for k in changes)
+        with self._lock:
+            self._conn.execute(f'UPDATE "{obj}" SET {sets} WHERE "Id" = ?', [*changes.values(), record_id])
+
+    def system_write(self, obj: str, values: dict, *, actor_id: str) -> str:
+        """Insert a record bypassing createable flags (system-made rows: UserLogin, audit trail, ...)."""
+        spec = self.spec(obj)
+        record_id = self.next_id(spec.name)
+        stamp = self.now()
+        data = {f.name: to_storage(f, f.default) for f in spec.fields if f.default is not None}
+        data.update(values)
+        data.update({"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
+                     "SystemModstamp": stamp, "CreatedById": actor_id, "LastModifiedById": actor_id})
+        self.insert_row(spec.name, data)
+        return record_id
+
+    def _clean(self, spec: schema.ObjectSpec, values: dict, *, creating: bool) -> dict:
+        """Validate field names, flags and values; returns storage-form values keyed by real names."""
+        out: dict[str, object] = {}
+        locked = []
+        for name, value in values.items():
+            if name == "attributes":
+                continue
+            f = spec.field(name)
+            if f is None:
+                raise errors.INVALID_FIELD(f"No such column '{name}' on sobject of type {spec.name}", [name])
+            if f.name == "Id":
+                raise errors.INVALID_FIELD("The Id field should not be specified in the sobject data.")
+            allowed = f.createable if creating else f.updateable
+            if not allowed or f.calculated:
+                locked.append(f.name)
+                continue
+            out[f.name] = to_storage(f, value)
+        if locked:
+            raise errors.INVALID_FIELD_FOR_INSERT_UPDATE(
+                f"Unable to create/update fields: {', '.join(locked)}. Please check the security settings of this "
+                f"field and verify that it is read/write for your profile or permission set.", locked)
+        return out
+
+    def check_reference(self, spec: schema.ObjectSpec, f: schema.FieldSpec, value: str) -> None:
+        """A reference must point at a live record of an allowed type (owners: see rules)."""
+        target = schema.object_for_id(value)
+        if target is None or target.name not in f.reference_to:
+            raise errors.FIELD_INTEGRITY_EXCEPTION(f"{field_label(f)}: id value of incorrect type: {value}",
+                                                   [f.name])
+        row = self.row(target.name, value)
+        if row is None or row.get("IsDeleted"):
+            raise errors.INVALID_CROSS_REFERENCE_KEY("invalid cross reference id", [f.name])
+        rules.check_reference_target(self, spec, f, target, row)
+
+    # --- audit trail -------------------------------------------------------------------------------
+
+    def audit(self, action: str, section: str, display: str, *, actor_id: str) -> None:
+        """Append one SetupAuditTrail row."""
+        self.system_write("SetupAuditTrail", {"Action": action, "Section": section, "Display": display[:1000]},
+                          actor_id=actor_id)
+
+    # --- credentials and sessions ---------------------------------------------------------------
+
+    def set_password(self, user_id: str, password: str, security_token: str | None = None) -> None:
+        """Give a user a password (and security token) for the password login flows."""
+        salt = secrets.token_hex(8)
+        digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), _PASSWORD_ITERATIONS).hex()
+        with self._lock:
+            self._conn.execute('INSERT INTO "_credential"(user_id, salt, password_hash, security_token) '
+                               'VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET salt = excluded.salt, '
+                               'password_hash = excluded.password_hash, security_token = excluded.security_token',
+                               (user_id, salt, digest, security_token))
+
+    def user_by_username(self, username: str) -> dict | None:
+        """The User row with this username (case-insensitive), or None."""
+        rows = self.select('SELECT * FROM "User" WHERE lower("Username") = lower(?) AND "IsDeleted" = 0',
+                           (username,))
+        return rows[0] if rows else None
+
+    def verify_password(self, username: str, password: str) -> dict:
+        """The User row when ``password`` (optionally followed by the security token) is right.
+
+        Raises LoginRefused (reason ``unknown``, ``password``, ``inactive`` or ``frozen``).
+        """
+        user = self.user_by_username(username)
+        if user is None:
+            raise LoginRefused("unknown")
+        creds = self.select('SELECT * FROM "_credential" WHERE user_id = ?', (user["Id"],))
+        if not creds:
+            raise LoginRefused("password")
+        cred = creds[0]
+        candidates = [password]
+        token = cred["security_token"]
+        if token and password.endswith(token):
+            candidates.append(password[: -len(token)])
+        for candidate in candidates:
+            digest = hashlib.pbkdf2_hmac("sha256", candidate.encode(), cred["salt"].encode(),
+                                         _PASSWORD_ITERATIONS).hex()
+            if hmac.compare_digest(digest, cred["password_hash"]):
+                self.check_can_log_in(user["Id"])
+                return user
+        raise LoginRefused("password")
+
+    def check_can_log_in(self, user_id: str) -> dict:
+        """The User row if that user may log in; LoginRefused if unknown, inactive or frozen."""
+        user = self.row("User", user_id) if ids.is_valid_id(user_id) else None
+        if user is None or user["IsDeleted"]:
+            raise LoginRefused("unknown")
+        if not user["IsActive"]:
+            raise LoginRefused("inactive")
+        if self.is_frozen(user_id):
+            raise LoginRefused("frozen")
+        return user
+
+    def is_frozen(self, user_id: str) -> bool:
+        """True when the user's UserLogin is frozen."""
+        rows = self.select('SELECT "IsFrozen" FROM "UserLogin" WHERE "UserId" = ? AND "IsDeleted" = 0', (user_id,))
+        return bool(rows and rows[0]["IsFrozen"])
+
+    def issue_token(self, user_id: str, *, login_type: str = "Remote Access 2.0", source_ip: str = "127.0.0.1") -> str:
+        """A new access token (``00D…!…``) for an active, unfrozen user; opens an AuthSession."""
+        with self.transaction():
+            user = self.check_can_log_in(ids.to18(user_id))
+            token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}"
+            session_id = self.system_write("AuthSession", {
+                "UsersId": user["Id"], "SessionType": "Oauth2", "LoginType": login_type, "SourceIp": source_ip,
+                "NumSecondsValid": 7200, "UserType": "Standard", "IsCurrent": 0,
+                "SessionSecurityLevel": "STANDARD"}, actor_id=user["Id"])
+            self._conn.execute('INSERT INTO "_token"(hash, user_id, session_id, created) VALUES (?, ?, ?, ?)',
+                               (_hash_token(token), user["Id"], session_id, self.now()))
+            self.update_row("User", user["Id"], {"LastLoginDate": self.now()})
+            return token
+
+    def user_for_token(self, token: str) -> dict:
+        """The User row behind an access token; INVALID_SESSION_ID (401) when it is not valid."""
+        invalid = errors.INVALID_SESSION_ID("Session expired or invalid")
+        if not token:
+            raise invalid
+        with self._lock:
+            rows = self.select('SELECT * FROM "_token" WHERE hash = ?', (_hash_token(token),))
+            if not rows:
+                raise invalid
+            tok = rows[0]
+            session = self.row("AuthSession", tok["session_id"]) if tok["session_id"] else None
+            if session is not None and session["IsDeleted"]:
+                raise invalid
+            user = self.row("User", tok["user_id"])
+            if user is None or not user["IsActive"]:
+                raise invalid
+            if self.settings.freeze_ends_sessions and self.is_frozen(user["Id"]):
+                raise invalid
+            limit = self.settings.token_max_uses
+            if limit is not None:
+                if tok["uses"] >= limit:
+                    raise invalid
+                self._conn.execute('UPDATE "_token" SET uses = uses + 1 WHERE hash = ?', (tok["hash"],))
+            return user
+
+    def revoke_token(self, token: str) -> bool:
+        """Revoke an access token, or an OauthToken by its DeleteToken (the row disappears). True if found."""
+        with self.transaction():
+            digest = _hash_token(token)
+            rows = self.select('SELECT * FROM "_token" WHERE hash = ?', (digest,))
+            if rows:
+                self._conn.execute('DELETE FROM "_token" WHERE hash = ?', (digest,))
+                if rows[0]["session_id"]:
+                    self.update_row("AuthSession", rows[0]["session_id"], {"IsDeleted": 1})
+                return True
+            cur = self._conn.execute('DELETE FROM "OauthToken" WHERE "DeleteToken" = ?', (token,))
+            return cur.rowcount > 0
+
+    def register_connected_app(self, consumer_key: str, consumer_secret: str, *, name: str,
+                               certificate_pem: str | None = None, private_key_pem: str | None = None) -> None:
+        """Register a connected app (secret stored hashed; the private key only for local testing)."""
+        with self._lock:
+            self._conn.execute(
+                'INSERT INTO "_connected_app"(consumer_key, name, secret_hash, certificate_pem, private_key_pem) '
+                'VALUES (?, ?, ?, ?, ?) ON CONFLICT(consumer_key) DO UPDATE SET name = excluded.name, '
+                'secret_hash = excluded.secret_hash, certificate_pem = excluded.certificate_pem, '
+                'private_key_pem = excluded.private_key_pem',
+                (consumer_key, name, _hash_token(consumer_secret), certificate_pem, private_key_pem))
+
+    def connected_app(self, consumer_key: str) -> ConnectedApp | None:
+        """The connected app with this consumer key, or None."""
+        rows = self.select('SELECT * FROM "_connected_app" WHERE consumer_key = ?', (consumer_key,))
+        if not rows:
+            return None
+        r = rows[0]
+        return ConnectedApp(r["consumer_key"], r["name"], r["certificate_pem"], r["secret_hash"])
+
+    def connected_app_private_key(self, consumer_key: str) -> str | None:
+        """The private key (PEM) of a locally generated connected app: a test fixture of the local org."""
+        rows = self.select('SELECT private_key_pem FROM "_connected_app" WHERE consumer_key = ?', (consumer_key,))
+        return rows[0]["private_key_pem"] if rows else None
+
+    # --- API limits ----------------------------------------------------------------------------
+
+    def api_limit(self) -> int:
+        """The daily API request allocation."""
+        if self.settings.daily_api_limit is not None:
+            return self.settings.daily_api_limit
+        rows = self.select('SELECT COALESCE(SUM("TotalLicenses"), 0) AS n FROM "UserLicense" '
+                           "WHERE \"Name\" IN ('Salesforce', 'Salesforce Platform') AND \"IsDeleted\" = 0")
+        return 100_000 + 1_000 * int(rows[0]["n"])
+
+    def api_usage(self) -> tuple[int, int]:
+        """(used today, daily maximum) without counting a call."""
+        rows = self.select('SELECT used FROM "_api_usage" WHERE day = ?', (self.now()[:10],))
+        return (rows[0]["used"] if rows else 0), self.api_limit()
+
+    def count_api_call(self) -> tuple[int, int]:
+        """Count one API request; returns (used, max); REQUEST_LIMIT_EXCEEDED (403) past the max."""
+        limit = self.api_limit()
+        with self._lock:
+            day = self.now()[:10]
+            used = self._conn.execute(
+                'INSERT INTO "_api_usage"(day, used) VALUES (?, 1) ON CONFLICT(day) DO UPDATE SET used = used + 1 '
+                "RETURNING used", (day,)).fetchone()[0]
+        if used > limit:
+            raise errors.REQUEST_LIMIT_EXCEEDED("TotalRequests Limit exceeded.")
+        return used, limit
+
+    def set_api_usage(self, used: int) -> None:
+        """Set today's API usage (tests and demos of the limit)."""
+        with self._lock:
+            self._conn.execute('INSERT INTO "_api_usage"(day, used) VALUES (?, ?) '
+                               'ON CONFLICT(day) DO UPDATE SET used = excluded.used', (self.now()[:10], used))
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    if path != _MEMORY:
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
+def _describe_field(f: schema.FieldSpec) -> dict:
+    return {
+        "name": f.name, "type": f.type, "label": field_label(f), "createable": f.createable and not f.calculated,
+        "updateable": f.updateable and not f.calculated, "nillable": f.nillable, "calculated": f.calculated,
+        "custom": f.custom, "length": f.length if f.type in (schema.STRING, schema.TEXTAREA, schema.EMAIL,
+                                                               schema.PHONE, schema.PICKLIST) else 0,
+        "referenceTo": list(f.reference_to), "relationshipName": f.relationship_name,
+        "defaultedOnCreate": f.default is not None, "filterable": True, "sortable": True,
+        "idLookup": f.name in ("Id", "Username", "Email"), "soapType": _soap_type(f.type),
+        "picklistValues": [{"active": True, "defaultValue": v == f.default, "label": v, "value": v}
+                           for v in f.picklist_values],
+    }
+
+
+def _soap_type(t: str) -> str:
+    return {schema.ID: "tns:ID", schema.REFERENCE: "tns:ID", schema.BOOLEAN: "xsd:boolean",
+            schema.INT: "xsd:int", schema.DOUBLE: "xsd:double", schema.CURRENCY: "xsd:double",
+            schema.DATE: "xsd:date", schema.DATETIME: "xsd:dateTime"}.get(t, "xsd:string")
