@@ -1,0 +1,332 @@
+"""A parsed SOQL query to one SQLite statement (values as ``?`` parameters) and a record shaper."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from deprovision.localorg import schema
+from deprovision.localorg.errors import MALFORMED_QUERY
+from deprovision.localorg.soql import ast
+from deprovision.localorg.soql.lexer import error_at
+from deprovision.localorg.soql.resolve import Column, Scope, new_aliases, resolve_object
+from deprovision.localorg.soql.shaping import AggregateShaper, RecordShaper, converter
+from deprovision.localorg.soql.values import (
+    ID_TYPES,
+    NUMBER_TYPES,
+    STRING_TYPES,
+    check_date_function,
+    range_bounds,
+    storage_value,
+)
+
+
+@dataclass
+class CompiledQuery:
+    """SQL for the rows, SQL for the row count, and how to turn a row into a record."""
+
+    sql: str
+    params: list
+    count_sql: str
+    count_params: list
+    limit: int | None
+    offset: int | None
+    count_only: bool
+    aggregate: bool
+    shape: Callable[[Sequence], dict]
+
+    def total_from_count(self, n: int) -> int:
+        """The number of records a query returns, given how many rows match its WHERE."""
+        n = max(0, n - (self.offset or 0))
+        return n if self.limit is None else min(n, self.limit)
+
+
+def _nocase(column: Column) -> str:
+    return " COLLATE NOCASE" if column.field.type in STRING_TYPES else ""
+
+
+class _Compiler:
+    def __init__(self, query: ast.Query, *, include_deleted: bool, api_version: str, today: date) -> None:
+        self.query = query
+        self.soql = query.source
+        self.include_deleted = include_deleted
+        self.api_version = api_version
+        self.today = today
+        self.aliases = new_aliases()
+
+    # --- conditions ------------------------------------------------------------------------------
+    def condition(self, cond: ast.Condition, scope: Scope, params: list, *, grouped: bool = False) -> str:
+        if isinstance(cond, ast.BoolOp):
+            return "(" + f" {cond.op} ".join(self.condition(c, scope, params, grouped=grouped)
+                                              for c in cond.items) + ")"
+        if isinstance(cond, ast.Not):
+            return f"NOT ({self.condition(cond.item, scope, params, grouped=grouped)})"
+        if isinstance(cond, ast.SemiJoin):
+            return self.semi_join(cond, scope, params)
+        if isinstance(cond, ast.InList):
+            return self.in_list(cond, scope, params)
+        return self.comparison(cond, scope, params)
+
+    def comparison(self, cond: ast.Comparison, scope: Scope, params: list) -> str:
+        if isinstance(cond.left, ast.Aggregate):
+            return self.aggregate_comparison(cond, scope, params)
+        column = scope.column(cond.left)
+        value = cond.value
+        if cond.op == "LIKE":
+            if isinstance(value, ast.DateFunction):
+                raise error_at(MALFORMED_QUERY, self.soql, value.pos, "unexpected token: "
+                               f"'{value.name}'")
+            if value.kind == "null":
+                params.append(None)
+                return f"{column.sql} LIKE ?"
+            params.append(value.like_pattern)
+            return f"{column.sql} LIKE ? ESCAPE '\\'"
+        if isinstance(value, ast.DateFunction):
+            check_date_function(self.soql, value, column.field, column.display)
+            start, end = range_bounds(value, column.field.type, self.today)
+            return self._range(column.sql, cond.op, start, end, params)
+        stored = storage_value(self.soql, value, column.field, column.display)
+        collate = _nocase(column)
+        if stored is None:
+            if cond.op == "=":
+                return f"{column.sql} IS NULL"
+            if cond.op == "!=":
+                return f"{column.sql} IS NOT NULL"
+            params.append(None)
+            return f"{column.sql} {cond.op} ?"
+        params.append(stored)
+        if cond.op == "=":
+            return f"{column.sql} IS ?{collate}"
+        if cond.op == "!=":
+            return f"{column.sql} IS NOT ?{collate}"
+        return f"{column.sql} {cond.op} ?{collate}"
+
+    @staticmethod
+    def _range(sql: str, op: str, start: str, end: str, params: list) -> str:
+        """A comparison with a relative date literal, which stands for the range [start, end)."""
+        if op == "=":
+            params += [start, end]
+            return f"({sql} >= ? AND {sql} < ?)"
+        if op == "!=":
+            params += [start, end]
+            return f"({sql} IS NULL OR {sql} < ? OR {sql} >= ?)"
+        bound, sql_op = {"<": (start, "<"), "<=": (end, "<"), ">": (end, ">="), ">=": (start, ">=")}[op]
+        params.append(bound)
+        return f"{sql} {sql_op} ?"
+
+    def in_list(self, cond: ast.InList, scope: Scope, params: list) -> str:
+        column = scope.column(cond.left)
+        stored = []
+        for value in cond.values:
+            if isinstance(value, ast.DateFunction):
+                raise error_at(MALFORMED_QUERY, self.soql, value.pos, f"unexpected token: '{value.name}'")
+            stored.append(storage_value(self.soql, value, column.field, column.display))
+        has_null = any(v is None for v in stored)
+        values = [v for v in stored if v is not None]
+        collate = _nocase(column)
+        parts = []
+        if values:
+            params.extend(values)
+            marks = ", ".join("?" * len(values))
+            parts.append(f"{column.sql}{collate} {'NOT IN' if cond.negated else 'IN'} ({marks})")
+        if cond.negated:
+            if has_null:
+                parts.append(f"{column.sql} IS NOT NULL")
+                return "(" + " AND ".join(parts) + ")"
+            return f"({column.sql} IS NULL OR {parts[0]})" if parts else "1"
+        if has_null:
+            parts.append(f"{column.sql} IS NULL")
+        return "(" + " OR ".join(parts) + ")" if parts else "0"
+
+    def semi_join(self, cond: ast.SemiJoin, scope: Scope, params: list) -> str:
+        left = scope.column(cond.left)
+        if left.field.type not in ID_TYPES:
+            raise error_at(MALFORMED_QUERY, self.soql, cond.left.pos,
+                           f"semi join sub-selects are only supported on Id or reference fields: {left.display}")
+        sub = cond.query
+        for clause, present in (("GROUP BY", sub.group_by), ("ORDER BY", sub.order_by),
+                                ("LIMIT", sub.limit is not None), ("OFFSET", sub.offset is not None)):
+            if present:
+                raise error_at(MALFORMED_QUERY, self.soql, sub.object_pos,
+                               f"{clause} is not supported in a semi join sub-select")
+        spec = resolve_object(self.soql, sub.object_name, sub.object_pos)
+        inner = Scope(self.soql, spec, self.aliases)
+        if len(sub.select) != 1 or not isinstance(sub.select[0].expr, ast.FieldPath) or sub.select[0].alias:
+            raise error_at(MALFORMED_QUERY, self.soql, sub.object_pos,
+                           "semi join sub-selects must select exactly one Id or reference field")
+        selected = inner.column(sub.select[0].expr)
+        if selected.field.type not in ID_TYPES:
+            raise error_at(MALFORMED_QUERY, self.soql, sub.select[0].expr.pos,
+                           "semi join sub-selects must select exactly one Id or reference field")
+        where = [] if self.include_deleted else [f'{inner.alias}."IsDeleted" = 0']
+        if sub.where is not None:
+            where.append(self.condition(sub.where, inner, params))
+        if cond.negated:
+            where.append(f"{selected.sql} IS NOT NULL")
+        where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+        subquery = f"SELECT {selected.sql} FROM {inner.from_sql()}{where_sql}"
+        if cond.negated:
+            return f"({left.sql} IS NULL OR {left.sql} NOT IN ({subquery}))"
+        return f"{left.sql} IN ({subquery})"
+
+    def aggregate_comparison(self, cond: ast.Comparison, scope: Scope, params: list) -> str:
+        agg = cond.left
+        assert isinstance(agg, ast.Aggregate)
+        sql, _ = self.aggregate_sql(agg, scope)
+        value = cond.value
+        if cond.op == "LIKE" or not isinstance(value, ast.Literal) or value.kind not in ("number", "null"):
+            raise error_at(MALFORMED_QUERY, self.soql, getattr(value, "pos", cond.pos),
+                           f"unexpected token: '{getattr(value, 'value', cond.op)}'")
+        params.append(value.value)
+        op = {"=": "IS", "!=": "IS NOT"}.get(cond.op, cond.op)
+        return f"{sql} {op} ?"
+
+    def aggregate_sql(self, agg: ast.Aggregate, scope: Scope) -> tuple[str, Callable | None]:
+        """SQL for an aggregate call, and how to convert its value."""
+        if agg.field is None:
+            return "COUNT(*)", int
+        column = scope.column(agg.field)
+        ftype = column.field.type
+        if agg.function in ("SUM", "AVG") and ftype not in NUMBER_TYPES:
+            raise error_at(MALFORMED_QUERY, self.soql, agg.pos,
+                           f"field {column.display} does not support aggregate operator {agg.function}")
+        if agg.function == "COUNT":
+            return f"COUNT({column.sql})", int
+        if agg.function == "COUNT_DISTINCT":
+            return f"COUNT(DISTINCT {column.sql}{_nocase(column)})", int
+        if agg.function == "AVG":
+            return f"AVG({column.sql})", float
+        if agg.function == "SUM":
+            return f"SUM({column.sql})", (int if ftype == schema.INT else float)
+        return f"{agg.function}({column.sql}{_nocase(column)})", converter(column.field)
+
+    # --- whole query -----------------------------------------------------------------------------
+    def compile(self) -> CompiledQuery:
+        q = self.query
+        spec = resolve_object(self.soql, q.object_name, q.object_pos)
+        scope = Scope(self.soql, spec, self.aliases)
+        if q.is_count_only:
+            pass
+        elif any(isinstance(s.expr, ast.Aggregate) and s.expr.field is None and s.expr.function == "COUNT"
+                 for s in q.select):
+            pos = next(s.expr.pos for s in q.select if isinstance(s.expr, ast.Aggregate) and s.expr.field is None)
+            raise error_at(MALFORMED_QUERY, self.soql, pos, "COUNT() must be the only element in the SELECT list")
+        aggregate = q.is_aggregate and not q.is_count_only
+        if aggregate:
+            columns, shape, group_sql = self.aggregate_select(scope)
+        else:
+            columns, shape = self.plain_select(scope) if not q.is_count_only else (["1"], lambda row: {})
+            group_sql = ""
+            if q.having is not None:
+                raise error_at(MALFORMED_QUERY, self.soql, q.object_pos, "HAVING requires GROUP BY")
+        where_params: list = []
+        where = [] if self.include_deleted else [f'{scope.alias}."IsDeleted" = 0']
+        if q.where is not None:
+            where.append(self.condition(q.where, scope, where_params))
+        having_params: list = []
+        having_sql = ""
+        if q.having is not None:
+            having_sql = " HAVING " + self.condition(q.having, scope, having_params, grouped=True)
+        order_sql = self.order_by(scope, aggregate)
+        if q.is_count_only and q.group_by:
+            group_sql = " GROUP BY " + ", ".join(scope.column(p).sql for p in q.group_by)
+        where_sql = f" WHERE {' AND '.join(where)}" if where else ""
+        limit_sql = ""
+        if q.limit is not None or q.offset is not None:
+            limit_sql = f" LIMIT {q.limit if q.limit is not None else -1} OFFSET {q.offset or 0}"
+        from_sql = scope.from_sql()
+        sql = f"SELECT {', '.join(columns)} FROM {from_sql}{where_sql}{group_sql}{having_sql}{order_sql}{limit_sql}"
+        if group_sql:
+            count_sql = f"SELECT COUNT(*) FROM (SELECT 1 FROM {from_sql}{where_sql}{group_sql}{having_sql})"
+        else:
+            count_sql = f"SELECT COUNT(*) FROM {from_sql}{where_sql}"
+        return CompiledQuery(
+            sql=sql, params=where_params + having_params, count_sql=count_sql,
+            count_params=where_params + having_params, limit=q.limit, offset=q.offset,
+            count_only=q.is_count_only, aggregate=aggregate, shape=shape,
+        )
+
+    def plain_select(self, scope: Scope) -> tuple[list[str], Callable[[Sequence], dict]]:
+        columns = [scope.root.id_sql]
+        shaper = RecordShaper(scope.spec.name, 0, self.api_version)
+        seen: set[tuple[str, ...]] = set()
+        for item in self.query.select:
+            expr = item.expr
+            if item.alias is not None:
+                raise error_at(MALFORMED_QUERY, self.soql, expr.pos + len(expr.text) + 1,
+                               f"unexpected token: '{item.alias}'")
+            assert isinstance(expr, ast.FieldPath)
+            column = scope.column(expr)
+            key = tuple(k.lower() for k in column.key)
+            if key in seen:
+                raise error_at(MALFORMED_QUERY, self.soql, expr.pos, f"duplicate field selected: {expr.text}")
+            seen.add(key)
+            # each relationship hop on the way needs its Id, for null parents, type and url
+            node = scope.root
+            for name in column.node.names:
+                node = node.children[name.lower()]
+                if shaper.node_id_index(node.names) is None:
+                    columns.append(node.id_sql)
+                    shaper.add_node(node.names, len(columns) - 1, node.static_type)
+            columns.append(column.sql)
+            shaper.add_field(column.key, len(columns) - 1, converter(column.field))
+        return columns, shaper
+
+    def aggregate_select(self, scope: Scope) -> tuple[list[str], Callable[[Sequence], dict], str]:
+        q = self.query
+        grouped = {tuple(k.lower() for k in scope.column(p).key): scope.column(p) for p in q.group_by}
+        columns: list[str] = []
+        shaper = AggregateShaper()
+        expr_n = 0
+        for item in q.select:
+            expr = item.expr
+            if isinstance(expr, ast.Aggregate):
+                sql, conv = self.aggregate_sql(expr, scope)
+                key = item.alias
+                if key is None:
+                    key = f"expr{expr_n}"
+                    expr_n += 1
+            else:
+                column = scope.column(expr)
+                if tuple(k.lower() for k in column.key) not in grouped:
+                    raise error_at(MALFORMED_QUERY, self.soql, expr.pos,
+                                   f"Field must be grouped or aggregated: {column.name}")
+                sql, conv, key = column.sql, converter(column.field), item.alias or column.name
+            columns.append(sql)
+            shaper.add(key, len(columns) - 1, conv)
+        group_sql = ""
+        if grouped:
+            group_sql = " GROUP BY " + ", ".join(c.sql + _nocase(c) for c in grouped.values())
+        return columns, shaper, group_sql
+
+    def order_by(self, scope: Scope, aggregate: bool) -> str:
+        q = self.query
+        if not q.order_by:
+            return ""
+        grouped = {tuple(k.lower() for k in scope.column(p).key) for p in q.group_by}
+        parts = []
+        for item in q.order_by:
+            if isinstance(item.expr, ast.Aggregate):
+                if not aggregate:
+                    raise error_at(MALFORMED_QUERY, self.soql, item.expr.pos,
+                                   "Ordering by an aggregate requires an aggregate query")
+                sql, _ = self.aggregate_sql(item.expr, scope)
+            else:
+                column = scope.column(item.expr)
+                if aggregate and tuple(k.lower() for k in column.key) not in grouped:
+                    raise error_at(MALFORMED_QUERY, self.soql, item.expr.pos,
+                                   f"Ordered field must be grouped or aggregated: {column.name}")
+                sql = column.sql + _nocase(column)
+            sql += " DESC" if item.descending else " ASC"
+            if item.nulls_last is not None:
+                sql += " NULLS LAST" if item.nulls_last else " NULLS FIRST"
+            parts.append(sql)
+        return " ORDER BY " + ", ".join(parts)
+
+
+def compile_query(query: ast.Query, *, include_deleted: bool = False, api_version: str = "62.0",
+                  today: date | None = None) -> CompiledQuery:
+    """Translate ``query`` to SQLite; raises INVALID_TYPE / INVALID_FIELD / MALFORMED_QUERY."""
+    today = today or datetime.now(UTC).date()
+    return _Compiler(query, include_deleted=include_deleted, api_version=api_version, today=today).compile()

@@ -1,0 +1,302 @@
+"""Recursive-descent parser for the SOQL subset the local org answers."""
+
+from __future__ import annotations
+
+from deprovision.localorg.errors import MALFORMED_QUERY
+from deprovision.localorg.soql import ast
+from deprovision.localorg.soql.lexer import (
+    DATE,
+    DATETIME,
+    EOF,
+    IDENT,
+    NUMBER,
+    PUNCT,
+    STRING,
+    Token,
+    error_at,
+    tokenize,
+    unexpected,
+)
+
+AGGREGATES = ("COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG")
+DATE_FUNCTIONS = ("TODAY", "YESTERDAY", "TOMORROW")
+DATE_N_FUNCTIONS = ("LAST_N_DAYS", "NEXT_N_DAYS")
+COMPARISON_OPS = ("=", "!=", "<>", "<", ">", "<=", ">=")
+# Words that end a SELECT item or a clause, so they cannot be aliases.
+_CLAUSE_WORDS = frozenset(
+    {"FROM", "WHERE", "WITH", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FOR", "USING", "AND", "OR",
+     "NOT", "IN", "LIKE", "INCLUDES", "EXCLUDES", "ASC", "DESC", "NULLS", "SELECT", "TYPEOF", "AS"}
+)
+
+
+class _Parser:
+    def __init__(self, soql: str) -> None:
+        self.soql = soql
+        self.tokens = tokenize(soql)
+        self.i = 0
+
+    # --- token helpers -------------------------------------------------------------------------
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def peek(self, k: int = 1) -> Token:
+        return self.tokens[min(self.i + k, len(self.tokens) - 1)]
+
+    def advance(self) -> Token:
+        tok = self.tokens[self.i]
+        if tok.kind != EOF:
+            self.i += 1
+        return tok
+
+    def at_word(self, *words: str) -> bool:
+        return self.tok.is_word(*words)
+
+    def at_punct(self, *puncts: str) -> bool:
+        return self.tok.kind == PUNCT and self.tok.text in puncts
+
+    def expect_word(self, word: str) -> Token:
+        if not self.at_word(word):
+            raise unexpected(self.soql, self.tok)
+        return self.advance()
+
+    def expect_punct(self, punct: str) -> Token:
+        if not self.at_punct(punct):
+            raise unexpected(self.soql, self.tok)
+        return self.advance()
+
+    def fail(self) -> Exception:
+        return unexpected(self.soql, self.tok)
+
+    # --- grammar ---------------------------------------------------------------------------------
+    def query(self, *, nested: bool = False) -> ast.Query:
+        self.expect_word("SELECT")
+        select = self.select_list()
+        self.expect_word("FROM")
+        if self.tok.kind != IDENT or "." in self.tok.text or self.tok.text.upper() in _CLAUSE_WORDS:
+            raise self.fail()
+        obj = self.advance()
+        where = having = None
+        group_by: tuple[ast.FieldPath, ...] = ()
+        order_by: tuple[ast.OrderItem, ...] = ()
+        limit = offset = None
+        if self.at_word("WHERE"):
+            self.advance()
+            where = self.condition(nested=nested)
+        if self.at_word("WITH"):
+            self.advance()
+            if not self.at_word("SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE"):
+                raise self.fail()
+            self.advance()
+        if self.at_word("GROUP"):
+            self.advance()
+            self.expect_word("BY")
+            group_by = self.field_list()
+        if self.at_word("HAVING"):
+            if not group_by:
+                raise self.fail()
+            self.advance()
+            having = self.condition(nested=True, allow_aggregates=True)
+        if self.at_word("ORDER"):
+            self.advance()
+            self.expect_word("BY")
+            order_by = self.order_list()
+        if self.at_word("LIMIT"):
+            self.advance()
+            limit = self.non_negative_int()
+        if self.at_word("OFFSET"):
+            self.advance()
+            offset = self.non_negative_int()
+        if self.at_word("FOR"):
+            self.advance()
+            if not self.at_word("UPDATE", "VIEW", "REFERENCE"):
+                raise self.fail()
+            self.advance()
+        if not nested and self.tok.kind != EOF:
+            raise self.fail()
+        return ast.Query(select, obj.text, obj.pos, where, group_by, having, order_by, limit, offset,
+                         source=self.soql)
+
+    def non_negative_int(self) -> int:
+        tok = self.tok
+        if tok.kind != NUMBER or not isinstance(tok.value, int) or tok.value < 0 or tok.text[0] in "+-":
+            raise self.fail()
+        self.advance()
+        return int(tok.value)
+
+    def select_list(self) -> tuple[ast.SelectItem, ...]:
+        items = [self.select_item()]
+        while self.at_punct(","):
+            self.advance()
+            items.append(self.select_item())
+        return tuple(items)
+
+    def select_item(self) -> ast.SelectItem:
+        if self.tok.kind != IDENT or self.tok.text.upper() in _CLAUSE_WORDS:
+            raise self.fail()
+        if self.peek().kind == PUNCT and self.peek().text == "(":
+            expr: ast.FieldPath | ast.Aggregate = self.aggregate()
+        else:
+            expr = self.field_path()
+        alias = None
+        if self.tok.kind == IDENT and "." not in self.tok.text and self.tok.text.upper() not in _CLAUSE_WORDS:
+            alias = self.advance().text
+        return ast.SelectItem(expr, alias)
+
+    def aggregate(self) -> ast.Aggregate:
+        name = self.tok
+        if name.text.upper() not in AGGREGATES:
+            raise self.fail()
+        self.advance()
+        self.expect_punct("(")
+        fld = None
+        if not self.at_punct(")"):
+            fld = self.field_path()
+        elif name.text.upper() != "COUNT":
+            raise self.fail()
+        self.expect_punct(")")
+        return ast.Aggregate(name.text.upper(), fld, name.pos)
+
+    def field_path(self) -> ast.FieldPath:
+        tok = self.tok
+        if tok.kind != IDENT or tok.text.upper() in _CLAUSE_WORDS:
+            raise self.fail()
+        self.advance()
+        return ast.FieldPath(tuple(tok.text.split(".")), tok.pos)
+
+    def field_list(self) -> tuple[ast.FieldPath, ...]:
+        items = [self.field_path()]
+        while self.at_punct(","):
+            self.advance()
+            items.append(self.field_path())
+        return tuple(items)
+
+    def order_list(self) -> tuple[ast.OrderItem, ...]:
+        items = []
+        while True:
+            if self.peek().kind == PUNCT and self.peek().text == "(":
+                expr: ast.FieldPath | ast.Aggregate = self.aggregate()
+            else:
+                expr = self.field_path()
+            descending = False
+            nulls_last = None
+            if self.at_word("ASC", "DESC"):
+                descending = self.advance().text.upper() == "DESC"
+            if self.at_word("NULLS"):
+                self.advance()
+                if not self.at_word("FIRST", "LAST"):
+                    raise self.fail()
+                nulls_last = self.advance().text.upper() == "LAST"
+            items.append(ast.OrderItem(expr, descending, nulls_last))
+            if not self.at_punct(","):
+                return tuple(items)
+            self.advance()
+
+    # --- conditions ------------------------------------------------------------------------------
+    def condition(self, *, nested: bool = False, allow_aggregates: bool = False) -> ast.Condition:
+        """A condition; AND and OR may not be mixed without parentheses (as in Salesforce)."""
+        first = self.term(nested, allow_aggregates)
+        if not self.at_word("AND", "OR"):
+            return first
+        op = self.tok.text.upper()
+        items = [first]
+        while self.at_word("AND", "OR"):
+            if self.tok.text.upper() != op:
+                raise self.fail()
+            self.advance()
+            items.append(self.term(nested, allow_aggregates))
+        return ast.BoolOp(op, tuple(items))
+
+    def term(self, nested: bool, allow_aggregates: bool) -> ast.Condition:
+        if self.at_word("NOT"):
+            self.advance()
+            return ast.Not(self.term(nested, allow_aggregates))
+        if self.at_punct("("):
+            self.advance()
+            cond = self.condition(nested=nested, allow_aggregates=allow_aggregates)
+            self.expect_punct(")")
+            return cond
+        return self.simple_condition(nested, allow_aggregates)
+
+    def simple_condition(self, nested: bool, allow_aggregates: bool) -> ast.Condition:
+        start = self.tok
+        if allow_aggregates and self.peek().kind == PUNCT and self.peek().text == "(":
+            left: ast.FieldPath | ast.Aggregate = self.aggregate()
+        else:
+            left = self.field_path()
+        if self.at_punct(*COMPARISON_OPS):
+            op = self.advance().text
+            return ast.Comparison(left, "!=" if op == "<>" else op, self.value(), start.pos)
+        if self.at_word("LIKE"):
+            self.advance()
+            if self.tok.kind != STRING and not self.at_word("NULL"):
+                raise self.fail()
+            return ast.Comparison(left, "LIKE", self.value(allow_like_escape=True), start.pos)
+        negated = False
+        if self.at_word("NOT") and self.peek().is_word("IN"):
+            self.advance()
+            negated = True
+        if self.at_word("IN"):
+            if not isinstance(left, ast.FieldPath):
+                raise self.fail()
+            self.advance()
+            self.expect_punct("(")
+            if self.at_word("SELECT"):
+                if nested:
+                    raise error_at(MALFORMED_QUERY, self.soql, self.tok.pos,
+                                   "Nesting of semi join sub-selects is not supported")
+                sub = self.query(nested=True)
+                self.expect_punct(")")
+                return ast.SemiJoin(left, sub, negated, start.pos)
+            values = [self.value()]
+            while self.at_punct(","):
+                self.advance()
+                values.append(self.value())
+            self.expect_punct(")")
+            return ast.InList(left, tuple(values), negated, start.pos)
+        raise self.fail()
+
+    def value(self, *, allow_like_escape: bool = False) -> ast.Value:
+        tok = self.tok
+        if tok.kind == STRING:
+            if tok.has_like_escape and not allow_like_escape:
+                raise error_at(
+                    MALFORMED_QUERY, self.soql, tok.pos,
+                    f"Invalid string literal {tok.text}. Illegal character sequence "
+                    f"'\\{'%' if chr(92) + '%' in tok.text else '_'}' in string literal.",
+                )
+            self.advance()
+            return ast.Literal("string", tok.value, tok.pos, tok.like_pattern, tok.has_like_escape)
+        if tok.kind == NUMBER:
+            self.advance()
+            return ast.Literal("number", tok.value, tok.pos)
+        if tok.kind == DATE:
+            self.advance()
+            return ast.Literal("date", tok.value, tok.pos)
+        if tok.kind == DATETIME:
+            self.advance()
+            return ast.Literal("datetime", tok.value, tok.pos)
+        if tok.kind == IDENT:
+            word = tok.text.upper()
+            if word == "NULL":
+                self.advance()
+                return ast.Literal("null", None, tok.pos)
+            if word in ("TRUE", "FALSE"):
+                self.advance()
+                return ast.Literal("boolean", word == "TRUE", tok.pos)
+            if word in DATE_FUNCTIONS:
+                self.advance()
+                return ast.DateFunction(word, None, tok.pos)
+            if word in DATE_N_FUNCTIONS:
+                self.advance()
+                self.expect_punct(":")
+                n = self.non_negative_int()
+                return ast.DateFunction(word, n, tok.pos)
+        if tok.kind == PUNCT and tok.text == '"':
+            raise self.fail()
+        raise self.fail()
+
+
+def parse(soql: str) -> ast.Query:
+    """Parse ``soql``; raises MALFORMED_QUERY with Salesforce's Row/Column message."""
+    return _Parser(soql).query()
