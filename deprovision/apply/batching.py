@@ -1,0 +1,68 @@
+"""Splitting work into API-sized batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+from deprovision.localorg.schema import get_object, object_for_id
+
+T = TypeVar("T")
+
+COLLECTION_SIZE = 200  # sObject Collections: at most 200 records per call
+MAX_TYPE_CHUNKS = 10  # sObject Collections: at most 10 contiguous runs of one type per call
+BULK_THRESHOLD = 2000  # above this many records of one object, reassign through Bulk API 2.0
+
+
+def chunks(items: Sequence[T], size: int = COLLECTION_SIZE) -> Iterator[list[T]]:
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def is_setup_object(name: str) -> bool:
+    """True for setup objects (User, UserLogin, assignments...), which never share a call with data objects."""
+    spec = get_object(name)
+    return bool(spec and spec.setup)
+
+
+def object_of(record_id: str, default: str = "") -> str:
+    spec = object_for_id(record_id)
+    return spec.name if spec else default
+
+
+def type_chunks(types: Sequence[str]) -> int:
+    """How many contiguous runs of one type a Collections payload has (Salesforce allows 10)."""
+    runs = 0
+    previous = None
+    for t in types:
+        if t != previous:
+            runs += 1
+            previous = t
+    return runs
+
+
+def collection_batches(items: Sequence[T], type_of, size: int = COLLECTION_SIZE,
+                       max_type_chunks: int = MAX_TYPE_CHUNKS) -> Iterator[list[T]]:
+    """Batches of at most ``size`` items, never mixing setup and data objects and never exceeding
+    ``max_type_chunks`` contiguous type runs. Items are expected to be grouped by type already."""
+    batch: list[T] = []
+    runs = 0
+    previous: str | None = None
+    batch_setup: bool | None = None
+    for item in items:
+        t = type_of(item)
+        setup = is_setup_object(t)
+        new_run = t != previous
+        if batch and (len(batch) >= size or (batch_setup is not None and setup != batch_setup)
+                      or (new_run and runs >= max_type_chunks)):
+            yield batch
+            batch, runs, previous = [], 0, None
+            new_run = True
+        if new_run:
+            runs += 1
+        batch.append(item)
+        previous = t
+        batch_setup = setup
+    if batch:
+        yield batch

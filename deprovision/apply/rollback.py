@@ -1,0 +1,179 @@
+"""``plan_rollback``: a plan reversing what one run did (and only that), executed as a run of its own.
+
+Newest first: reactivate, restore role, re-create removed assignments from the backup (new ids),
+give records back to their original owners (only those still owned by the successor the run set),
+unfreeze last (only logins the run froze). OAuth tokens and sessions cannot be restored.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from deprovision.apply.backup import read_csv
+from deprovision.apply.executor import Executor, RunResult
+from deprovision.apply.journal import read_journal
+from deprovision.apply.operations import ASSIGNMENT_KEYS, ROLLBACK_STEPS, USER_FIELD, change_object
+from deprovision.apply.runs import RunFolder, utc_now
+from deprovision.localorg.schema import get_object
+from deprovision.plan.model import ACTIONS, Change, Plan
+
+REMOVALS = ("remove_permission_set", "remove_permission_set_group", "remove_permission_set_license",
+            "remove_public_group", "remove_queue", "remove_package_license", "remove_territory")
+
+
+def _succeeded(state, change: Change, key: str) -> bool:
+    o = state.outcomes.get((change.id, key))
+    return o is not None and o.outcome == "success"
+
+
+def _change(action: str, user, obj: str, ids: list[str], before: dict, after: dict, label: str = "",
+            source: Change | None = None) -> Change:
+    suffix = source.id if source else ",".join(ids[:1])
+    return Change(id=f"{user.id}:{action}:{suffix}", action=action, phase=ACTIONS[action][0], user_id=user.id,
+                  username=user.username, object=obj, record_ids=ids, before=before, after=after, label=label,
+                  count=len(ids))
+
+
+def _createable(obj: str, row: dict[str, str]) -> dict[str, str]:
+    spec = get_object(obj)
+    out = {}
+    for name, value in row.items():
+        field = spec.field(name) if spec else None
+        if name == "Id" or not value or field is None or not field.createable:
+            continue
+        out[name] = value
+    if obj == "PermissionSetAssignment" and out.get("PermissionSetGroupId"):
+        out.pop("PermissionSetId", None)  # a group assignment is created from the group alone
+    return out
+
+
+def plan_rollback(client, run_dir: Path) -> tuple[Plan, list[str]]:
+    """The rollback plan of the run in ``run_dir`` and notes on what cannot or will not be reversed."""
+    folder = RunFolder(Path(run_dir))
+    source = folder.read_plan()
+    state = read_journal(folder.journal_path)
+    users = {u.id: u for u in source.users}
+    notes: list[str] = []
+    changes: list[Change] = []
+    backup_users = {r["Id"]: r for r in read_csv(folder.backup_dir / "users.csv")} \
+        if (folder.backup_dir / "users.csv").exists() else {}
+
+    done = defaultdict(list)  # action -> [(change, key)]
+    for c in source.changes:
+        for key in (c.record_ids or [c.user_id]):
+            if _succeeded(state, c, key):
+                done[c.action].append((c, key))
+
+    ids = sorted({c.user_id for c in source.changes})
+    current = {r["Id"]: r for r in client.query_in(
+        "SELECT Id, IsActive, UserRoleId FROM User WHERE Id IN {ids}", ids)} if ids else {}
+    logins = {r["Id"]: r for r in client.query_in(
+        "SELECT Id, UserId, IsFrozen FROM UserLogin WHERE UserId IN {ids}", ids)} if ids else {}
+
+    for c, _key in done.get("deactivate", []):
+        if current.get(c.user_id, {}).get("IsActive") is False:
+            changes.append(_change("reactivate", users[c.user_id], "User", [c.user_id],
+                                   {"IsActive": False}, {"IsActive": True}, source=c))
+        else:
+            notes.append(f"{users[c.user_id].username}: already active again; not reactivated")
+    for c, _key in done.get("clear_role", []):
+        role = (c.before or {}).get("UserRoleId") or backup_users.get(c.user_id, {}).get("UserRoleId")
+        if not role:
+            continue
+        if current.get(c.user_id, {}).get("UserRoleId"):
+            notes.append(f"{users[c.user_id].username}: role changed since the run; left as it is")
+            continue
+        changes.append(_change("restore_role", users[c.user_id], "User", [c.user_id], {"UserRoleId": None},
+                               {"UserRoleId": role}, label=c.label, source=c))
+    changes += _restore_assignments(client, folder, done, users, notes)
+    changes += _restore_owners(client, folder, done, users, notes)
+    for c, key in done.get("freeze", []):
+        user = users[c.user_id]
+        if user.is_frozen:
+            continue  # frozen before the run: not ours to unfreeze
+        if logins.get(key, {}).get("IsFrozen"):
+            changes.append(_change("unfreeze", user, "UserLogin", [key], {"IsFrozen": True}, {"IsFrozen": False},
+                                   source=c))
+    if done.get("revoke_oauth_token") or done.get("end_sessions") or any(
+            c.action in ("revoke_oauth_token", "end_sessions") for c in source.changes):
+        notes.append("OAuth tokens and sessions ended by the run cannot be restored; those users sign in again.")
+    pb = source.playbook or {}
+    plan = Plan(
+        org_id=source.org_id, instance_url=source.instance_url,
+        api_user=getattr(client, "api_user", None) or source.api_user,
+        playbook={"name": f"rollback of {folder.run_id}", "path": pb.get("path"), "sha256": pb.get("sha256"),
+                  "reason": f"rollback of run {folder.run_id} ({pb.get('reason') or pb.get('name') or ''})"},
+        variables={}, created_at=utc_now(), users=source.users, changes=changes, warnings=[], fingerprint={},
+    )
+    return plan, notes
+
+
+def _restore_assignments(client, folder: RunFolder, done, users, notes: list[str]) -> list[Change]:
+    out = []
+    by_obj: dict[str, list[tuple[Change, str]]] = defaultdict(list)
+    for action in REMOVALS:
+        for c, key in done.get(action, []):
+            by_obj[change_object(c)].append((c, key))
+    for obj, items in sorted(by_obj.items()):
+        path = folder.backup_dir / f"{obj}.csv"
+        backup = {r["Id"]: r for r in read_csv(path)} if path.exists() else {}
+        keys = ASSIGNMENT_KEYS[obj]
+        present = {tuple(r.get(k) for k in keys) for r in client.query_in(
+            f"SELECT {', '.join(keys)} FROM {obj} WHERE {USER_FIELD[obj]} IN {{ids}}",
+            sorted({c.user_id for c, _ in items}))}
+        for c, key in items:
+            row = backup.get(key)
+            if row is None:
+                notes.append(f"{users[c.user_id].username}: no backup row for {obj} {key}; not restored")
+                continue
+            if tuple(row.get(k) or None for k in keys) in present:
+                notes.append(f"{users[c.user_id].username}: {c.label or obj} is assigned again already")
+                continue
+            after = _createable(obj, row)
+            out.append(_change("restore_assignment", users[c.user_id], obj, [key], {}, after, label=c.label,
+                               source=c))
+    return out
+
+
+def _restore_owners(client, folder: RunFolder, done, users, notes: list[str]) -> list[Change]:
+    """Give records back to their original owner where the successor this run set still owns them."""
+    out = []
+    by_obj: dict[str, list[tuple[Change, str]]] = defaultdict(list)
+    for c, key in done.get("reassign_owner", []):
+        by_obj[c.object].append((c, key))
+    for obj, items in sorted(by_obj.items()):
+        successors = sorted({_new_owner(c) for c, _ in items if _new_owner(c)})
+        owned_now = {r["Id"]: r["OwnerId"] for r in client.query_in(
+            f"SELECT Id, OwnerId FROM {obj} WHERE OwnerId IN {{ids}}", successors)}
+        groups: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+        moved: dict[str, int] = defaultdict(int)
+        for c, key in items:
+            if owned_now.get(key) == _new_owner(c):
+                original = (c.before or {}).get("OwnerId") or c.user_id
+                groups[(c.id, original, _new_owner(c))].append(key)
+            else:
+                moved[c.user_id] += 1
+        for user_id, n in sorted(moved.items()):
+            notes.append(f"{users[user_id].username}: {n} {obj} record{'s' if n != 1 else ''} changed owner since "
+                         "the run; skipped (left as they are)")
+        source_changes = {c.id: c for c, _ in items}
+        for (change_id, original, successor), ids in groups.items():
+            c = source_changes[change_id]
+            user = users[c.user_id]
+            if original == user.id and not user.is_active:
+                notes.append(f"{user.username}: was inactive before the run; {len(ids)} {obj} records stay with "
+                             "the successor")
+                continue
+            out.append(_change("restore_owner", user, obj, ids, {"OwnerId": successor}, {"OwnerId": original},
+                               label=f"{len(ids)} {obj}", source=c))
+    return out
+
+
+def _new_owner(c: Change) -> str | None:
+    return (c.after or {}).get("OwnerId") or (c.successor.id if c.successor else None)
+
+
+def execute_rollback(client, plan: Plan, run_dir: Path, *, progress=None) -> RunResult:
+    """Run a rollback plan (steps newest first) into its own run folder."""
+    return Executor(client, plan, run_dir, progress, steps=ROLLBACK_STEPS, kind="rollback").run()
