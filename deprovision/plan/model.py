@@ -130,6 +130,7 @@ class Plan:
     fingerprint: dict[str, Any]  # what apply re-reads to detect a stale plan
     backup_objects: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
+    backup_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # user id -> object -> records
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict."""
@@ -157,8 +158,14 @@ class Plan:
             fingerprint=data.get("fingerprint", {}),
             backup_objects=data.get("backup_objects", []),
             format_version=data.get("format_version", FORMAT_VERSION),
+            backup_counts=data.get("backup_counts", {}),
         )
 
     @property
     def blocking_warnings(self) -> list[Warning]:
         return [w for w in self.warnings if w.blocking]
+
+    @property
+    def record_count(self) -> int:
+        """Records reassigned by the plan."""
+        return sum(c.count for c in self.changes if c.action == "reassign_owner")

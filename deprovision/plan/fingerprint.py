@@ -1,0 +1,121 @@
+"""The fingerprint: what apply re-reads to tell whether a saved plan went stale.
+
+Setup rows are compared one by one (``{Id: SystemModstamp}``): the target
+users, their logins, and every assignment and membership they hold. Owned
+records are compared per (object, owner) as a count and the newest
+SystemModstamp from one aggregate query, so checking a million records costs
+a handful of calls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deprovision.plan import queries
+from deprovision.plan.facts import Snapshot
+from deprovision.plan.model import Plan
+
+FINGERPRINT_VERSION = 1
+
+
+def fingerprint_of(snapshot: Snapshot, user_ids: list[str]) -> dict[str, Any]:
+    """The fingerprint of the rows ``snapshot`` read for ``user_ids`` (pure)."""
+    wanted = set(user_ids)
+    users = {u.id: u for u in snapshot.targets if u.id in wanted}
+    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
+    for grant in snapshot.grants:
+        if grant.user_id in wanted:
+            grants[grant.object][grant.id] = grant.modstamp
+    owned: dict[str, dict[str, Any]] = {}
+    for obj, where in sorted(snapshot.owned_where.items()):
+        owners = {o.owner_id: [o.count, o.max_modstamp] for o in snapshot.owned
+                  if o.object == obj and o.owner_id in wanted and o.count}
+        owned[obj] = {"where": where, "owners": dict(sorted(owners.items()))}
+    return {
+        "version": FINGERPRINT_VERSION,
+        "names": {uid: users[uid].username for uid in sorted(users)},
+        "users": {uid: users[uid].modstamp for uid in sorted(users)},
+        "logins": {u.login_id: u.login_modstamp for u in sorted(users.values(), key=lambda u: u.id) if u.login_id},
+        "grants": {obj: dict(sorted(rows.items())) for obj, rows in grants.items()},
+        "owned": owned,
+    }
+
+
+def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
+    """Re-read the plan's rows from the org in the fingerprint's shape (only reads)."""
+    old = plan.fingerprint
+    user_ids = sorted(old.get("users", {}))
+    users: dict[str, str] = {}
+    names = dict(old.get("names", {}))
+    logins: dict[str, str] = {}
+    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
+    owned: dict[str, dict[str, Any]] = {}
+    if user_ids:
+        for row in client.query_in("SELECT Id, Username, SystemModstamp FROM User WHERE Id IN {ids}", user_ids):
+            users[row["Id"]] = row["SystemModstamp"]
+        for row in client.query_in(queries.LOGINS, user_ids):
+            logins[row["Id"]] = row["SystemModstamp"]
+        for obj, template in queries.GRANTS.items():
+            if obj not in old.get("grants", {}):
+                continue
+            for row in client.query_in(template, user_ids):
+                if obj == "GroupMember" and (row.get("Group") or {}).get("Type") not in ("Regular", "Queue"):
+                    continue
+                grants[obj][row["Id"]] = row["SystemModstamp"]
+    for obj, spec in old.get("owned", {}).items():
+        owners: dict[str, list] = {}
+        if user_ids:
+            for row in client.query_in(queries.owned_aggregate(obj, spec.get("where")), user_ids):
+                if row.get("expr0"):
+                    owners[row["OwnerId"]] = [row["expr0"], row.get("expr1")]
+        owned[obj] = {"where": spec.get("where"), "owners": dict(sorted(owners.items()))}
+    return {
+        "version": FINGERPRINT_VERSION,
+        "names": names,
+        "users": dict(sorted(users.items())),
+        "logins": dict(sorted(logins.items())),
+        "grants": {obj: dict(sorted(rows.items())) for obj, rows in grants.items()},
+        "owned": owned,
+    }
+
+
+def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What moved between two fingerprints, one line each; empty when the plan still holds."""
+    names = {**old.get("names", {}), **new.get("names", {})}
+
+    def who(user_id: str) -> str:
+        return names.get(user_id, user_id)
+
+    out: list[str] = []
+    old_users, new_users = old.get("users", {}), new.get("users", {})
+    for uid in sorted(set(old_users) | set(new_users), key=who):
+        if uid not in new_users:
+            out.append(f"User {who(uid)} no longer found")
+        elif old_users.get(uid) != new_users[uid]:
+            out.append(f"User {who(uid)} changed")
+    old_logins, new_logins = old.get("logins", {}), new.get("logins", {})
+    for lid in sorted(set(old_logins) | set(new_logins)):
+        if old_logins.get(lid) != new_logins.get(lid):
+            out.append(f"UserLogin {lid} changed")
+    for obj in sorted(set(old.get("grants", {})) | set(new.get("grants", {}))):
+        before, after = old.get("grants", {}).get(obj, {}), new.get("grants", {}).get(obj, {})
+        added = sorted(set(after) - set(before))
+        removed = sorted(set(before) - set(after))
+        changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+        for rid in added:
+            out.append(f"{obj} {rid} added")
+        for rid in removed:
+            out.append(f"{obj} {rid} removed")
+        for rid in changed:
+            out.append(f"{obj} {rid} changed")
+    for obj in sorted(set(old.get("owned", {})) | set(new.get("owned", {}))):
+        before = old.get("owned", {}).get(obj, {}).get("owners", {})
+        after = new.get("owned", {}).get(obj, {}).get("owners", {})
+        for uid in sorted(set(before) | set(after), key=who):
+            b_count, b_stamp = before.get(uid, [0, None])
+            a_count, a_stamp = after.get(uid, [0, None])
+            if b_count != a_count:
+                out.append(f"{obj} owned by {who(uid)}: {b_count:,} → {a_count:,} records")
+            elif b_stamp != a_stamp:
+                out.append(f"{obj} owned by {who(uid)}: records changed (newest SystemModstamp {b_stamp} → {a_stamp})")
+    return out

@@ -1,0 +1,78 @@
+"""Plan files: ``PLAN.json`` plus, for large reassignments, ``PLAN.json.records.gz``.
+
+Record ids of big reassignments go to a gzip sidecar next to the plan; each
+such change keeps ``record_ids_ref`` = the sidecar's SHA-256, and loading
+the plan checks that hash before filling the ids back in.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+from deprovision.errors import InvalidInputError
+from deprovision.plan.model import FORMAT_VERSION, Plan
+from deprovision.plan.render import redact
+
+SIDECAR_THRESHOLD = 10_000  # record ids in the plan above which they move to the sidecar
+SIDECAR_MIN_CHANGE = 200  # only changes with at least this many ids move
+
+
+def sidecar_path(path: Path) -> Path:
+    """Where the record-id sidecar of ``path`` lives."""
+    return path.with_name(path.name + ".records.gz")
+
+
+def write_plan(plan: Plan, path: Path, *, threshold: int = SIDECAR_THRESHOLD) -> Path | None:
+    """Write ``plan`` as JSON at ``path``; returns the sidecar's path when one was written."""
+    data = redact(plan.to_dict())
+    total = sum(len(c["record_ids"]) for c in data["changes"])
+    sidecar = sidecar_path(path)
+    written = None
+    if total > threshold:
+        moved = {c["id"]: c["record_ids"] for c in data["changes"] if len(c["record_ids"]) >= SIDECAR_MIN_CHANGE}
+        blob = gzip.compress(json.dumps(moved, separators=(",", ":")).encode(), mtime=0)
+        digest = hashlib.sha256(blob).hexdigest()
+        sidecar.write_bytes(blob)
+        written = sidecar
+        for change in data["changes"]:
+            if change["id"] in moved:
+                change["record_ids"] = []
+                change["record_ids_ref"] = digest
+    elif sidecar.exists():
+        sidecar.unlink()
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+def read_plan(path: Path) -> Plan:
+    """Load a plan file (and its sidecar, hash checked); raises InvalidInputError on a bad file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"plan file {path} not found") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"plan file {path} is not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise InvalidInputError(f"plan file {path}: unsupported format_version "
+                                f"{data.get('format_version') if isinstance(data, dict) else None!r}")
+    refs = {c.get("record_ids_ref") for c in data.get("changes", []) if c.get("record_ids_ref")}
+    if refs:
+        sidecar = sidecar_path(Path(path))
+        try:
+            blob = sidecar.read_bytes()
+        except FileNotFoundError:
+            raise InvalidInputError(f"plan file {path}: record-id file {sidecar.name} is missing") from None
+        digest = hashlib.sha256(blob).hexdigest()
+        if refs != {digest}:
+            raise InvalidInputError(f"plan file {path}: {sidecar.name} does not match the plan (SHA-256 differs)")
+        ids = json.loads(gzip.decompress(blob))
+        for change in data["changes"]:
+            if change.get("record_ids_ref"):
+                change["record_ids"] = ids.get(change["id"], [])
+    try:
+        return Plan.from_dict(data)
+    except (KeyError, TypeError) as exc:
+        raise InvalidInputError(f"plan file {path} is not a valid plan: {exc}") from None

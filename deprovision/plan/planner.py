@@ -1,0 +1,377 @@
+"""``compute_plan``: playbook + snapshot -> Plan. Pure: no I/O, no clock.
+
+The plan lists every change in phase order with stable ids, so two dry runs
+of the same playbook against the same org give the same plan (apart from
+``created_at``). Problems that stop a plan are blocking warnings; the
+command line refuses such a plan with exit 2 after showing it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deprovision.localorg.ids import to18
+from deprovision.plan.facts import Grant, OrgUser, OwnedSet, Snapshot
+from deprovision.plan.fingerprint import fingerprint_of
+from deprovision.plan.model import ACTIONS, PHASES, Change, Plan, PlanUser, Successor, Warning
+from deprovision.playbook.model import Playbook, ReassignRule
+from deprovision.playbook.yamldoc import format_path
+
+EXAMPLES_PER_CHANGE = 3
+
+# revoke list key -> remove action
+REVOKE_KINDS: dict[str, str] = {
+    "permission_sets": "remove_permission_set",
+    "permission_set_groups": "remove_permission_set_group",
+    "permission_set_licenses": "remove_permission_set_license",
+    "public_groups": "remove_public_group",
+    "queues": "remove_queue",
+    "package_licenses": "remove_package_license",
+    "territories": "remove_territory",
+}
+_KIND_WORDS = {
+    "permission_sets": "permission set",
+    "permission_set_groups": "permission set group",
+    "permission_set_licenses": "permission set licence",
+    "public_groups": "public group",
+    "queues": "queue",
+    "package_licenses": "package licence (namespace)",
+    "territories": "territory",
+}
+_ACTION_ORDER = {name: i for i, name in enumerate(ACTIONS)}
+_PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}
+
+
+@dataclass
+class _Resolution:
+    successor: Successor | None
+    notes: list[str]  # why candidates were passed over
+    chain: list[str] | None = None  # usernames followed through leavers
+
+
+class _Planner:
+    def __init__(self, playbook: Playbook, snapshot: Snapshot) -> None:
+        self.pb = playbook
+        self.snap = snapshot
+        self.warnings: list[Warning] = []
+        self.changes: list[Change] = []
+        self.leaving: set[str] = set()
+        self.protected_profiles = {p.lower() for p in playbook.protect.profiles}
+        self.protected_usernames = {u.lower() for u in playbook.protect.usernames}
+        self.protected_ids = {to18(i) for i in playbook.protect.ids}
+
+    # --- warnings ---------------------------------------------------------------------------
+    def warn(self, code: str, message: str, user_id: str | None = None, *, blocking: bool = False) -> None:
+        self.warnings.append(Warning(code=code, message=message, user_id=user_id, blocking=blocking))
+
+    def playbook_problem(self, path: tuple[str | int, ...], message: str) -> None:
+        self.warn("playbook", f"{self.pb.locate(*path)}: {message}", blocking=True)
+
+    # --- selection ----------------------------------------------------------------------------
+    def _protection(self, user: OrgUser) -> str | None:
+        if user.id == self.snap.api_user.get("id"):
+            return "is the API user running this plan"
+        if user.username.lower() in self.protected_usernames:
+            return "is protected by protect.usernames"
+        if user.id in self.protected_ids:
+            return "is protected by protect.ids"
+        if user.profile.lower() in self.protected_profiles:
+            return f"is protected by protect.profiles ({user.profile})"
+        return None
+
+    def select(self) -> list[OrgUser]:
+        for path, value in self.snap.missing:
+            message = value
+            if self.pb.users.on_missing == "warn":
+                self.warn("user_not_found", f"{format_path(path)}: {message}")
+            else:
+                self.playbook_problem(path, message)
+        chosen: list[OrgUser] = []
+        excluded = []
+        for user in sorted(self.snap.targets, key=lambda u: u.username.lower()):
+            why = self._protection(user)
+            if why is None:
+                chosen.append(user)
+                continue
+            paths = self.snap.matched_by.get(user.id, [])
+            named = [p for p in paths if p[:2] != ("users", "where")]
+            if named:
+                code = "api_user_selected" if "API user" in why else "protected_user"
+                self.warn(code, f"protected user selected: {user.username} {why} "
+                                f"(selected by {format_path(named[0])})", user.id, blocking=True)
+            else:
+                excluded.append(user.username)
+        if excluded:
+            self.warn("protected_excluded", f"{len(excluded)} protected user(s) matched users.where and are "
+                                            f"left alone: {_short_list(excluded)}")
+        limit = self.pb.limits.max_users
+        if len(chosen) > limit:
+            self.warn("max_users", f"{len(chosen)} users selected, more than limits.max_users ({limit})",
+                      blocking=True)
+        self.leaving = {u.id for u in chosen}
+        return chosen
+
+    # --- successors ---------------------------------------------------------------------------
+    def _usable(self, user: OrgUser) -> str | None:
+        if not user.is_active:
+            return "is inactive"
+        if user.is_frozen:
+            return "is frozen"
+        if user.id in self.leaving:
+            return "leaves in this plan"
+        return None
+
+    def _find_user(self, spec: str, path: tuple[str | int, ...]) -> OrgUser | None:
+        if spec.startswith("user:"):
+            user = self.snap.user_by_username(spec[5:])
+            if user is None:
+                self._unknown(path, f"unknown successor user '{spec[5:]}'")
+            return user
+        user = self.snap.people.get(to18(spec[3:]))
+        if user is None:
+            self._unknown(path, f"unknown successor user id '{spec[3:]}'")
+        return user
+
+    def _unknown(self, path: tuple[str | int, ...], message: str) -> None:
+        text = f"{self.pb.locate(*path)}: {message}"
+        if not any(w.message == text for w in self.warnings):
+            self.warn("playbook", text, blocking=True)
+
+    def _resolve_one(self, spec: str, rule: str, leaver: OrgUser, obj: str,
+                     path: tuple[str | int, ...]) -> _Resolution:
+        if spec.startswith("queue:"):
+            queue = self.snap.queues.get(spec[6:])
+            if queue is None:
+                self._unknown(path, f"unknown queue '{spec[6:]}'")
+                return _Resolution(None, [f"queue '{spec[6:]}' does not exist"])
+            if obj not in queue.sobject_types:
+                owns = ", ".join(sorted(queue.sobject_types)) or "nothing"
+                self._unknown(path, f"queue '{queue.developer_name}' cannot own {obj} (it may own {owns})")
+                return _Resolution(None, [f"queue '{queue.developer_name}' cannot own {obj}"])
+            return _Resolution(Successor(queue.id, queue.name, "queue", rule), [])
+        if spec == "manager":
+            return self._follow_managers(leaver, rule)
+        user = self._find_user(spec, path)
+        if user is None:
+            return _Resolution(None, [f"{spec} does not exist"])
+        why = self._usable(user)
+        if why:
+            return _Resolution(None, [f"{user.username} {why}"])
+        return _Resolution(Successor(user.id, user.name, "user", rule), [])
+
+    def _follow_managers(self, leaver: OrgUser, rule: str) -> _Resolution:
+        chain = [leaver.username]
+        seen = {leaver.id}
+        current = leaver
+        while True:
+            if not current.manager_id:
+                note = f"{current.username} has no manager"
+                return _Resolution(None, [note], chain if len(chain) > 1 else None)
+            manager = self.snap.people.get(current.manager_id)
+            if manager is None:
+                return _Resolution(None, [f"manager of {current.username} was not found"],
+                                   chain if len(chain) > 1 else None)
+            if manager.id in seen:
+                chain.append(manager.username)
+                return _Resolution(None, ["the managers form a loop"], chain)
+            seen.add(manager.id)
+            chain.append(manager.username)
+            why = self._usable(manager)
+            if why is None:
+                return _Resolution(Successor(manager.id, manager.name, "user", rule), [],
+                                   chain if len(chain) > 2 else None)
+            if why != "leaves in this plan":
+                return _Resolution(None, [f"manager {manager.username} {why}"],
+                                   chain if len(chain) > 2 else None)
+            current = manager
+
+    def resolve(self, leaver: OrgUser, obj: str, rule: ReassignRule) -> Successor | None:
+        base = ("actions", "reassign", "objects", obj)
+        explicit = self.pb.actions.reassign.objects.get(obj) if self.pb.actions.reassign else None
+        to_path = (*base, "to") if explicit and explicit.to else ("actions", "reassign", "default", "to")
+        fb_path = (*base, "fallback") if explicit and explicit.fallback else ("actions", "reassign", "default",
+                                                                            "fallback")
+        assert rule.to is not None
+        first = self._resolve_one(rule.to, rule.to.split(":")[0], leaver, obj, to_path)
+        if first.successor:
+            if first.chain:
+                self.warn("successor_chain", f"{leaver.username}: {obj} follows the manager chain "
+                                             f"{' → '.join(first.chain)} (the managers in between leave too)",
+                          leaver.id)
+            return first.successor
+        notes = list(first.notes)
+        if rule.fallback:
+            second = self._resolve_one(rule.fallback, "fallback", leaver, obj, fb_path)
+            if second.successor:
+                self.warn("fallback_successor", f"{leaver.username}: {obj} goes to the fallback "
+                                                f"{second.successor.name} because {'; '.join(notes)}", leaver.id)
+                return second.successor
+            notes += [f"fallback {n}" for n in second.notes]
+        else:
+            notes.append("there is no fallback")
+        if first.chain:
+            self.warn("successor_chain", f"{leaver.username}: no successor for {obj}: the manager chain "
+                                         f"{' → '.join(first.chain)} ends without a retained user and "
+                                         f"{'; '.join(notes[len(first.notes):]) or 'no fallback'}",
+                      leaver.id, blocking=True)
+        else:
+            self.warn("no_successor", f"{leaver.username}: no successor for {obj}: {'; '.join(notes)}",
+                      leaver.id, blocking=True)
+        return None
+
+    # --- names in revoke lists ------------------------------------------------------------------
+    def check_revoke_names(self) -> None:
+        revoke = self.pb.actions.revoke
+        if not revoke:
+            return
+        for kind in REVOKE_KINDS:
+            wanted = getattr(revoke, kind)
+            if not isinstance(wanted, list):
+                continue
+            known = {n.lower() for n in self.snap.known_names.get(kind, set())}
+            for i, name in enumerate(wanted):
+                if name.lower() not in known:
+                    self.playbook_problem(("actions", "revoke", kind, i), f"unknown {_KIND_WORDS[kind]} '{name}'")
+
+    # --- changes ------------------------------------------------------------------------------
+    def add(self, user: OrgUser, action: str, key: str, object_: str, record_ids: list[str],
+            before: dict, after: dict, label: str = "", **extra) -> None:
+        self.changes.append(Change(
+            id=f"{user.id}:{action}:{key}", action=action, phase=ACTIONS[action][0], user_id=user.id,
+            username=user.username, object=object_, record_ids=record_ids, before=before, after=after,
+            label=label, **extra))
+
+    def plan_user(self, user: OrgUser, grants: list[Grant], owned: list[OwnedSet]) -> None:
+        actions = self.pb.actions
+        if actions.freeze and user.is_active and not user.is_frozen:
+            if user.login_id:
+                self.add(user, "freeze", user.login_id, "UserLogin", [user.login_id],
+                         {"IsFrozen": False}, {"IsFrozen": True}, "login")
+            else:
+                self.warn("no_login_row", f"{user.username}: no UserLogin row, the login cannot be frozen", user.id)
+        revoke = actions.revoke
+        if revoke:
+            sessions = sorted(self.snap.sessions.get(user.id, []))
+            if revoke.sessions and sessions:
+                self.add(user, "end_sessions", "sessions", "AuthSession", sessions,
+                         {"sessions": len(sessions)}, {"sessions": 0}, f"{len(sessions)} sessions",
+                         count=len(sessions))
+            if revoke.oauth_tokens:
+                for group in sorted((t for t in self.snap.tokens if t.user_id == user.id),
+                                    key=lambda t: t.app_name.lower()):
+                    if _wanted(revoke.oauth_tokens, group.app_name):
+                        self.add(user, "revoke_oauth_token", group.app_name, "OauthToken", [],
+                                 {"AppName": group.app_name, "tokens": group.count},
+                                 {"AppName": group.app_name, "tokens": 0}, group.app_name, count=group.count)
+            for grant in grants:
+                kind = next(k for k, a in REVOKE_KINDS.items() if a == grant.action)
+                if grant.profile_owned or not _wanted(getattr(revoke, kind), grant.name):
+                    continue
+                self.add(user, grant.action, grant.id, grant.object, [grant.id], dict(grant.fields), {},
+                         grant.label or grant.name)
+            if revoke.role and user.role_id:
+                self.add(user, "clear_role", "role", "User", [user.id],
+                         {"UserRoleId": user.role_id, "role": user.role}, {"UserRoleId": None}, user.role or "")
+        rules = self.pb.reassign_rules()
+        for owned_set in owned:
+            rule = rules.get(owned_set.object)
+            if rule is None or owned_set.count == 0:
+                continue
+            successor = self.resolve(user, owned_set.object, rule)
+            if successor is None:
+                continue
+            ids = sorted(owned_set.ids)
+            self.add(user, "reassign_owner", f"{owned_set.object}:{successor.id}", owned_set.object, ids,
+                     {"OwnerId": user.id}, {"OwnerId": successor.id}, f"{owned_set.count} {owned_set.object}",
+                     successor=successor, count=owned_set.count,
+                     examples=owned_set.examples[:EXAMPLES_PER_CHANGE])
+        if actions.deactivate and user.is_active:
+            self.add(user, "deactivate", "user", "User", [user.id], {"IsActive": True}, {"IsActive": False},
+                     "user")
+
+    def dependants(self) -> None:
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for dep in self.snap.dependants:
+            if dep.user_id not in self.leaving:
+                continue
+            if dep.kind in ("manager", "delegated_approver", "backup_approver") and dep.record_id in self.leaving:
+                continue
+            by_kind.setdefault((dep.user_id, dep.kind), []).append(dep.name)
+        words = {
+            "manager": ("dependant_manager", "is the manager of {n} user(s) who stay: {names}"),
+            "delegated_approver": ("dependant_delegated_approver",
+                                   "is the delegated approver of {n} user(s): {names}"),
+            "backup_approver": ("dependant_backup_approver", "is the backup approver of {n} user(s): {names}"),
+            "report": ("dependant_report", "owns {n} report(s): {names}"),
+            "dashboard": ("dependant_dashboard", "is the running user of {n} dashboard(s): {names}"),
+            "approval": ("dependant_approval", "has {n} pending approval request(s): {names}"),
+            "scheduled_job": ("dependant_scheduled_job", "owns {n} scheduled job(s) that will fail: {names}"),
+        }
+        people = self.snap.people
+        for (user_id, kind), names in sorted(by_kind.items(), key=lambda kv: (people[kv[0][0]].username, kv[0][1])):
+            code, text = words[kind]
+            self.warn(code, f"{people[user_id].username} " + text.format(n=len(names), names=_short_list(
+                sorted(names))), user_id)
+        for user_id in sorted(self.leaving, key=lambda i: people[i].username):
+            teams = self.snap.team_counts.get(user_id, {})
+            parts = [f"{n} {obj}" for obj, n in sorted(teams.items()) if n]
+            if parts:
+                self.warn("team_member", f"{people[user_id].username} is on {', '.join(parts)} rows; "
+                                         "they stay until removed by hand", user_id)
+
+
+def _wanted(selection, name: str) -> bool:
+    if selection == "all":
+        return True
+    if not selection:
+        return False
+    return name.lower() in {n.lower() for n in selection}
+
+
+def _short_list(names: list[str], limit: int = 5) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> Plan:
+    """The changes ``playbook`` makes to the org described by ``snapshot``; no I/O, no clock."""
+    planner = _Planner(playbook, snapshot)
+    planner.check_revoke_names()
+    chosen = planner.select()
+    grants_by_user: dict[str, list[Grant]] = {}
+    for grant in sorted(snapshot.grants, key=lambda g: (_ACTION_ORDER[g.action], g.name.lower(), g.id)):
+        grants_by_user.setdefault(grant.user_id, []).append(grant)
+    owned_by_user: dict[str, list[OwnedSet]] = {}
+    for owned in sorted(snapshot.owned, key=lambda o: o.object):
+        owned_by_user.setdefault(owned.owner_id, []).append(owned)
+    for user in chosen:
+        planner.plan_user(user, grants_by_user.get(user.id, []), owned_by_user.get(user.id, []))
+    planner.dependants()
+    if not any(vars(playbook.actions).values()):
+        planner.warn("no_actions", "the playbook has no actions: nothing would change")
+    user_rank = {u.id: i for i, u in enumerate(chosen)}
+    changes = sorted(planner.changes, key=lambda c: (
+        _PHASE_ORDER[c.phase], user_rank[c.user_id], _ACTION_ORDER[c.action], c.label.lower(), c.id))
+    warnings = sorted(planner.warnings, key=lambda w: (not w.blocking,))
+    users = [PlanUser(id=u.id, username=u.username, name=u.name, email=u.email, is_active=u.is_active,
+                      is_frozen=u.is_frozen, profile=u.profile, role=u.role, manager_id=u.manager_id,
+                      terminated_at=snapshot.terminated_at.get(u.id)) for u in chosen]
+    backup_objects = list(playbook.actions.backup.objects) if playbook.actions.backup else []
+    path = playbook.path
+    return Plan(
+        org_id=snapshot.org_id,
+        instance_url=snapshot.instance_url,
+        api_user={"id": snapshot.api_user.get("id", ""), "username": snapshot.api_user.get("username", "")},
+        playbook={"name": playbook.name, "path": str(path) if path else "", "sha256": playbook.sha256,
+                  "reason": playbook.reason},
+        variables=dict(sorted(playbook.variables.items())),
+        created_at=created_at,
+        users=users,
+        changes=changes,
+        warnings=warnings,
+        fingerprint=fingerprint_of(snapshot, [u.id for u in chosen]),
+        backup_objects=backup_objects,
+        backup_counts={u.id: dict(sorted(snapshot.backup_counts.get(u.id, {}).items())) for u in chosen
+                       if snapshot.backup_counts.get(u.id)},
+    )

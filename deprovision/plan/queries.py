@@ -1,0 +1,65 @@
+"""SOQL the snapshot and the fingerprint share, so both read exactly the same rows.
+
+Every template has one ``{ids}`` slot for ``OrgClient.query_in``; values
+never enter SOQL any other way (``deprovision.org.soql``).
+"""
+
+from __future__ import annotations
+
+USER_FIELDS = ("Id, Username, Name, Email, IsActive, ProfileId, Profile.Name, UserRoleId, UserRole.Name, "
+               "ManagerId, DelegatedApproverId, FederationIdentifier, SystemModstamp")
+
+LOGINS = "SELECT Id, UserId, IsFrozen, SystemModstamp FROM UserLogin WHERE UserId IN {ids}"
+
+# object -> template. Profile-owned and system group rows are read too (fingerprint).
+GRANTS: dict[str, str] = {
+    "PermissionSetAssignment": (
+        "SELECT Id, AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.Label, "
+        "PermissionSet.IsOwnedByProfile, PermissionSet.Type, PermissionSetGroupId, "
+        "PermissionSetGroup.DeveloperName, PermissionSetGroup.MasterLabel, SystemModstamp "
+        "FROM PermissionSetAssignment WHERE AssigneeId IN {ids}"),
+    "PermissionSetLicenseAssign": (
+        "SELECT Id, AssigneeId, PermissionSetLicenseId, PermissionSetLicense.DeveloperName, "
+        "PermissionSetLicense.MasterLabel, SystemModstamp FROM PermissionSetLicenseAssign "
+        "WHERE AssigneeId IN {ids}"),
+    "GroupMember": (
+        "SELECT Id, GroupId, UserOrGroupId, Group.Type, Group.DeveloperName, Group.Name, SystemModstamp "
+        "FROM GroupMember WHERE UserOrGroupId IN {ids}"),
+    "UserPackageLicense": (
+        "SELECT Id, UserId, PackageLicenseId, PackageLicense.NamespacePrefix, SystemModstamp "
+        "FROM UserPackageLicense WHERE UserId IN {ids}"),
+    "UserTerritory2Association": (
+        "SELECT Id, UserId, Territory2Id, Territory2.DeveloperName, Territory2.Name, RoleInTerritory2, "
+        "SystemModstamp FROM UserTerritory2Association WHERE UserId IN {ids}"),
+}
+GRANT_USER_FIELD = {
+    "PermissionSetAssignment": "AssigneeId",
+    "PermissionSetLicenseAssign": "AssigneeId",
+    "GroupMember": "UserOrGroupId",
+    "UserPackageLicense": "UserId",
+    "UserTerritory2Association": "UserId",
+}
+
+# The field shown as a record's name in the diff.
+NAME_FIELDS = {"Case": "Subject", "Task": "Subject", "Event": "Subject"}
+
+
+def name_field(obj: str) -> str:
+    """The field naming records of ``obj`` in the diff."""
+    return NAME_FIELDS.get(obj, "Name")
+
+
+def owned_condition(where: str | None) -> str:
+    """The WHERE clause selecting a user's records of an object (``{ids}`` slot for the owners)."""
+    return f"OwnerId IN {{ids}} AND ({where})" if where else "OwnerId IN {ids}"
+
+
+def owned_aggregate(obj: str, where: str | None) -> str:
+    """Count and newest SystemModstamp per owner: what the fingerprint compares."""
+    return f"SELECT OwnerId, COUNT(Id), MAX(SystemModstamp) FROM {obj} WHERE {owned_condition(where)} GROUP BY OwnerId"
+
+
+def owned_records(obj: str, where: str | None, with_name: bool = True) -> str:
+    """The records themselves (ids to reassign, names for the diff)."""
+    fields = f"Id, {name_field(obj)}, OwnerId" if with_name else "Id, OwnerId"
+    return f"SELECT {fields} FROM {obj} WHERE {owned_condition(where)}"

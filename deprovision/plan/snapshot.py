@@ -1,0 +1,377 @@
+"""``read_snapshot``: read, for the playbook's targets only, what the planner needs. Only reads.
+
+Reads are chunked ``IN`` queries (``OrgClient.query_in``), relationship
+fields instead of extra lookups, aggregate ``COUNT``/``MAX`` per owner for
+counts, and Bulk API 2.0 queries when an object's record set is very large.
+OAuth ``DeleteToken`` values are never read here: apply reads them by user
+and app at execution time, so no plan file ever holds a secret.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from deprovision.errors import OrgError
+from deprovision.localorg.ids import to18
+from deprovision.org.soql import chunked_in
+from deprovision.plan import queries
+from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, QueueInfo, Snapshot, TokenGroup
+from deprovision.playbook.loader import PlaybookInvalid
+from deprovision.playbook.model import Playbook
+
+BULK_THRESHOLD = 50_000  # records of one object above which the ids are read with Bulk API 2.0
+_QUERY_ERRORS = ("INVALID_FIELD", "MALFORMED_QUERY", "INVALID_TYPE")
+_UNAVAILABLE = ("INVALID_FIELD", "INVALID_TYPE", "NOT_FOUND")
+_NAME_QUERIES = {
+    "permission_sets": ("SELECT Name FROM PermissionSet WHERE Name IN {ids}", "Name"),
+    "permission_set_groups": ("SELECT DeveloperName FROM PermissionSetGroup WHERE DeveloperName IN {ids}",
+                              "DeveloperName"),
+    "permission_set_licenses": ("SELECT DeveloperName FROM PermissionSetLicense WHERE DeveloperName IN {ids}",
+                                "DeveloperName"),
+    "public_groups": ("SELECT DeveloperName FROM Group WHERE Type = 'Regular' AND DeveloperName IN {ids}",
+                      "DeveloperName"),
+    "queues": ("SELECT DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName IN {ids}", "DeveloperName"),
+    "package_licenses": ("SELECT NamespacePrefix FROM PackageLicense WHERE NamespacePrefix IN {ids}",
+                         "NamespacePrefix"),
+    "territories": ("SELECT DeveloperName FROM Territory2 WHERE DeveloperName IN {ids}", "DeveloperName"),
+}
+
+
+def _user(row: dict[str, Any]) -> OrgUser:
+    return OrgUser(
+        id=row["Id"], username=row["Username"], name=row.get("Name") or row["Username"],
+        email=row.get("Email") or "", is_active=bool(row.get("IsActive")),
+        profile=(row.get("Profile") or {}).get("Name") or "", profile_id=row.get("ProfileId"),
+        role_id=row.get("UserRoleId"), role=(row.get("UserRole") or {}).get("Name"),
+        manager_id=row.get("ManagerId"), delegated_approver_id=row.get("DelegatedApproverId"),
+        federation_id=row.get("FederationIdentifier"), modstamp=row.get("SystemModstamp") or "",
+    )
+
+
+class _Reader:
+    def __init__(self, client: Any, playbook: Playbook) -> None:
+        self.client = client
+        self.pb = playbook
+        self.problems: list[str] = []
+        self.start_calls = client.api_calls
+        self.snap = Snapshot(org_id=client.org_id, instance_url=client.instance_url, api_user=client.api_user)
+
+    def problem(self, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(f"{self.pb.locate(*path)}: {message}")
+
+    def users_where(self, condition: str, values: list[str]) -> list[OrgUser]:
+        return [_user(r) for r in self.client.query_in(
+            f"SELECT {queries.USER_FIELDS} FROM User WHERE {condition} IN {{ids}}", values)]
+
+    # --- who leaves -----------------------------------------------------------------------------
+    def select_targets(self) -> None:
+        sel = self.pb.users
+        found: dict[str, OrgUser] = {}
+        matched: dict[str, list] = {}
+
+        def take(user: OrgUser, path: tuple[str | int, ...]) -> None:
+            found.setdefault(user.id, user)
+            matched.setdefault(user.id, []).append(path)
+
+        # (field, values with their paths, how to compare)
+        lookups: dict[str, list[tuple[str, tuple[str | int, ...], str]]] = {
+            "Username": [(v, ("users", "usernames", i), f"no user '{v}' in the org")
+                         for i, v in enumerate(sel.usernames)],
+            "Email": [(v, ("users", "emails", i), f"no user with email '{v}' in the org")
+                      for i, v in enumerate(sel.emails)],
+            "Id": [(to18(v), ("users", "ids", i), f"no user with id '{v}' in the org") for i, v in enumerate(sel.ids)],
+            "FederationIdentifier": [(v, ("users", "federation_ids", i),
+                                      f"no user with federation id '{v}' in the org")
+                                     for i, v in enumerate(sel.federation_ids)],
+        }
+        field_of = {"username": "Username", "email": "Email", "id": "Id", "federation_id": "FederationIdentifier"}
+        csv_name = sel.csv or ""
+        for row in self.pb.csv_rows:
+            value = to18(row.value) if row.key == "id" else row.value
+            lookups[field_of[row.key]].append(
+                (value, ("users", "csv"), f"{csv_name}:{row.line}: no user with {row.column} '{row.value}' in the org"))
+        terminated: dict[tuple[str, str], str] = {}
+        for row in self.pb.csv_rows:
+            if row.terminated_at:
+                terminated[(field_of[row.key], row.value.lower())] = row.terminated_at
+        attr = {"Username": "username", "Email": "email", "Id": "id", "FederationIdentifier": "federation_id"}
+        for field, wanted in lookups.items():
+            if not wanted:
+                continue
+            users = self.users_where(field, [v for v, _, _ in wanted])
+            index: dict[str, list[OrgUser]] = {}
+            for user in users:
+                key = (getattr(user, attr[field]) or "")
+                index.setdefault(key.lower(), []).append(user)
+            for value, path, missing in wanted:
+                hits = index.get(value.lower(), [])
+                if not hits:
+                    self.snap.missing.append((path, missing))
+                for user in hits:
+                    take(user, path)
+                    stamp = terminated.get((field, value.lower()))
+                    if stamp:
+                        self.snap.terminated_at[user.id] = stamp
+        if sel.where:
+            try:
+                for row in self.client.query(f"SELECT {queries.USER_FIELDS} FROM User WHERE ({sel.where})"):
+                    take(_user(row), ("users", "where"))
+            except OrgError as exc:
+                if exc.error_code not in _QUERY_ERRORS:
+                    raise
+                self.problem(("users", "where"), _org_message(exc))
+        self.snap.targets = sorted(found.values(), key=lambda u: u.username.lower())
+        self.snap.matched_by = matched
+        self.snap.people.update(found)
+
+    # --- successors, managers, names --------------------------------------------------------------
+    def read_people(self) -> None:
+        people = self.snap.people
+        rules = list(self.pb.reassign_rules().values())
+        if self.pb.actions.reassign:
+            rules.append(self.pb.actions.reassign.default)
+        specs = {s for r in rules for s in (r.to, r.fallback) if s}
+        usernames = sorted({s[5:] for s in specs if s.startswith("user:")})
+        ids = {to18(s[3:]) for s in specs if s.startswith("id:")}
+        if any(s == "manager" for s in specs):
+            # managers, and their managers while they leave too (chains)
+            # a manager who is not a target stays, so one read ends every chain
+            managers = {u.manager_id for u in self.snap.targets if u.manager_id} - set(people)
+            if managers:
+                for user in self.users_where("Id", sorted(managers)):
+                    people[user.id] = user
+        ids -= set(people)
+        if ids:
+            for user in self.users_where("Id", sorted(ids)):
+                people[user.id] = user
+        known = {u.username.lower() for u in people.values()}
+        missing_names = [n for n in usernames if n.lower() not in known]
+        if missing_names:
+            for user in self.users_where("Username", missing_names):
+                people[user.id] = user
+        if people:
+            for row in self.client.query_in(queries.LOGINS, sorted(people)):
+                user = people.get(row["UserId"])
+                if user:
+                    user.login_id = row["Id"]
+                    user.login_modstamp = row.get("SystemModstamp")
+                    user.is_frozen = bool(row.get("IsFrozen"))
+
+    def read_names(self) -> None:
+        revoke = self.pb.actions.revoke
+        if revoke:
+            for kind, (template, field) in _NAME_QUERIES.items():
+                wanted = getattr(revoke, kind)
+                if isinstance(wanted, list) and wanted:
+                    names = self.snap.known_names.setdefault(kind, set())
+                    try:
+                        names.update(r[field] for r in self.client.query_in(template, wanted) if r.get(field))
+                    except OrgError as exc:
+                        if exc.error_code not in _UNAVAILABLE:
+                            raise
+        specs = {r.to for r in self.pb.reassign_rules().values()} | {
+            r.fallback for r in self.pb.reassign_rules().values()}
+        queue_names = sorted({s[6:] for s in specs if s and s.startswith("queue:")})
+        if queue_names:
+            queues = {r["Id"]: QueueInfo(r["Id"], r["DeveloperName"], r.get("Name") or r["DeveloperName"])
+                      for r in self.client.query_in(
+                          "SELECT Id, DeveloperName, Name FROM Group WHERE Type = 'Queue' AND DeveloperName IN {ids}",
+                          queue_names)}
+            if queues:
+                for row in self.client.query_in("SELECT QueueId, SobjectType FROM QueueSobject WHERE QueueId IN {ids}",
+                                                sorted(queues)):
+                    queues[row["QueueId"]].sobject_types.append(row["SobjectType"])
+            self.snap.queues = {q.developer_name: q for q in queues.values()}
+
+    # --- owned records ------------------------------------------------------------------------------
+    def read_owned(self) -> None:
+        ids = [u.id for u in self.snap.targets]
+        for obj, rule in sorted(self.pb.reassign_rules().items()):
+            self.snap.owned_where[obj] = rule.where
+            path = ("actions", "reassign", "objects", obj)
+            where_path = (*path, "where") if rule.where else path
+            try:
+                if not ids:
+                    condition = f" WHERE ({rule.where})" if rule.where else ""
+                    list(self.client.query(f"SELECT Id FROM {obj}{condition} LIMIT 1"))
+                    continue
+                counts = list(self.client.query_in(queries.owned_aggregate(obj, rule.where), ids))
+            except OrgError as exc:
+                if exc.error_code not in _QUERY_ERRORS:
+                    raise
+                self.problem(path if exc.error_code == "INVALID_TYPE" else where_path, _org_message(exc))
+                continue
+            sets = {r["OwnerId"]: OwnedSet(obj, r["OwnerId"], [], r["expr0"], r.get("expr1"))
+                    for r in counts if r.get("expr0")}
+            total = sum(s.count for s in sets.values())
+            if total:
+                self._read_records(obj, rule.where, sorted(sets), sets, use_bulk=total > BULK_THRESHOLD)
+            self.snap.owned.extend(sets[k] for k in sorted(sets))
+        if self.pb.actions.backup:
+            for i, obj in enumerate(self.pb.actions.backup.objects):
+                try:
+                    if not ids:
+                        list(self.client.query(f"SELECT Id FROM {obj} LIMIT 1"))
+                        continue
+                    for row in self.client.query_in(
+                            f"SELECT OwnerId, COUNT(Id) FROM {obj} WHERE OwnerId IN {{ids}} GROUP BY OwnerId", ids):
+                        self.snap.backup_counts.setdefault(row["OwnerId"], {})[obj] = row["expr0"]
+                except OrgError as exc:
+                    if exc.error_code not in _QUERY_ERRORS:
+                        raise
+                    self.problem(("actions", "backup", "objects", i), _org_message(exc))
+
+    def _read_records(self, obj: str, where: str | None, owners: list[str], sets: dict[str, OwnedSet],
+                      *, use_bulk: bool) -> None:
+        name_field = queries.name_field(obj)
+        with_name = True
+        template = queries.owned_records(obj, where, with_name)
+        rows = self._run(template, owners, use_bulk)
+        try:
+            first = next(rows, None)
+        except OrgError as exc:
+            if exc.error_code != "INVALID_FIELD":
+                raise
+            with_name = False
+            rows = self._run(queries.owned_records(obj, where, False), owners, use_bulk)
+            first = next(rows, None)
+        examples: dict[str, list[tuple[str, str]]] = {}
+        row = first
+        while row is not None:
+            owned = sets.get(row["OwnerId"])
+            if owned is not None:
+                owned.ids.append(row["Id"])
+                if with_name and row.get(name_field):
+                    best = examples.setdefault(row["OwnerId"], [])
+                    best.append((str(row[name_field]), row["Id"]))
+                    if len(best) > 20:
+                        best.sort()
+                        del best[3:]
+            row = next(rows, None)
+        for owner, best in examples.items():
+            sets[owner].examples = [name for name, _ in sorted(best)[:3]]
+
+    def _run(self, template: str, owners: list[str], use_bulk: bool):
+        if not use_bulk:
+            return iter(self.client.query_in(template, owners))
+
+        def bulk_rows():
+            for chunk in chunked_in(owners):
+                yield from self.client.bulk_query(template.replace("{ids}", chunk))
+
+        return bulk_rows()
+
+    # --- assignments, tokens, sessions, dependants -----------------------------------------------
+    def read_access(self) -> None:
+        ids = [u.id for u in self.snap.targets]
+        if not ids:
+            return
+        for obj, template in queries.GRANTS.items():
+            try:
+                rows = list(self.client.query_in(template, ids))
+            except OrgError as exc:
+                if exc.error_code not in _UNAVAILABLE:
+                    raise
+                continue
+            for row in rows:
+                grant = _grant(obj, row)
+                if grant:
+                    self.snap.grants.append(grant)
+        tokens: Counter[tuple[str, str]] = Counter()
+        for row in self._optional("SELECT UserId, AppName FROM OauthToken WHERE UserId IN {ids}", ids):
+            tokens[(row["UserId"], row.get("AppName") or "(unnamed app)")] += 1
+        self.snap.tokens = [TokenGroup(u, a, n) for (u, a), n in sorted(tokens.items())]
+        for row in self._optional("SELECT Id, UsersId FROM AuthSession WHERE UsersId IN {ids}", ids):
+            self.snap.sessions.setdefault(row["UsersId"], []).append(row["Id"])
+        for obj in ("AccountTeamMember", "OpportunityTeamMember"):
+            for row in self._optional(f"SELECT UserId, COUNT(Id) FROM {obj} WHERE UserId IN {{ids}} GROUP BY UserId",
+                                      ids):
+                self.snap.team_counts.setdefault(row["UserId"], {})[obj] = row["expr0"]
+
+    def read_dependants(self) -> None:
+        ids = [u.id for u in self.snap.targets]
+        if not ids:
+            return
+        deps = self.snap.dependants
+        for field, kind in (("ManagerId", "manager"), ("DelegatedApproverId", "delegated_approver"),
+                            ("Backup_Approver__c", "backup_approver")):
+            for row in self._optional(
+                    f"SELECT Id, Username, {field} FROM User WHERE IsActive = true AND {field} IN {{ids}}", ids):
+                deps.append(Dependant(kind, row["Id"], row["Username"], row[field]))
+        for row in self._optional("SELECT Id, Name, OwnerId FROM Report WHERE OwnerId IN {ids}", ids):
+            deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
+        for row in self._optional("SELECT Id, Title, RunningUserId FROM Dashboard WHERE RunningUserId IN {ids}", ids):
+            deps.append(Dependant("dashboard", row["Id"], row.get("Title") or row["Id"], row["RunningUserId"]))
+        for row in self._optional("SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN {ids}", ids):
+            deps.append(Dependant("approval", row["Id"], row["Id"], row["ActorId"]))
+        for row in self._optional("SELECT Id, OwnerId FROM CronTrigger WHERE OwnerId IN {ids}", ids):
+            deps.append(Dependant("scheduled_job", row["Id"], row["Id"], row["OwnerId"]))
+        deps.sort(key=lambda d: (d.user_id, d.kind, d.name, d.record_id))
+
+    def _optional(self, template: str, ids: list[str]) -> list[dict]:
+        """Rows of a read some orgs cannot answer (feature off, field missing): none then."""
+        try:
+            return list(self.client.query_in(template, ids))
+        except OrgError as exc:
+            if exc.error_code in _UNAVAILABLE:
+                return []
+            raise
+
+
+def _grant(obj: str, row: dict[str, Any]) -> Grant | None:
+    stamp = row.get("SystemModstamp") or ""
+    if obj == "PermissionSetAssignment":
+        ps = row.get("PermissionSet") or {}
+        if row.get("PermissionSetGroupId"):
+            psg = row.get("PermissionSetGroup") or {}
+            name = psg.get("DeveloperName") or row["PermissionSetGroupId"]
+            return Grant(row["Id"], "remove_permission_set_group", row["AssigneeId"], obj, name,
+                         psg.get("MasterLabel") or name, stamp,
+                         fields={"AssigneeId": row["AssigneeId"], "PermissionSetGroupId": row["PermissionSetGroupId"]})
+        return Grant(row["Id"], "remove_permission_set", row["AssigneeId"], obj, ps.get("Name") or "",
+                     ps.get("Name") or "", stamp, profile_owned=bool(ps.get("IsOwnedByProfile")),
+                     fields={"AssigneeId": row["AssigneeId"], "PermissionSetId": row.get("PermissionSetId")})
+    if obj == "PermissionSetLicenseAssign":
+        lic = row.get("PermissionSetLicense") or {}
+        name = lic.get("DeveloperName") or row["PermissionSetLicenseId"]
+        return Grant(row["Id"], "remove_permission_set_license", row["AssigneeId"], obj, name, name, stamp,
+                     fields={"AssigneeId": row["AssigneeId"], "PermissionSetLicenseId": row["PermissionSetLicenseId"]})
+    if obj == "GroupMember":
+        group = row.get("Group") or {}
+        kind = group.get("Type")
+        if kind not in ("Regular", "Queue"):
+            return None  # role, territory, organisation groups are maintained by Salesforce
+        name = group.get("DeveloperName") or group.get("Name") or row["GroupId"]
+        action = "remove_queue" if kind == "Queue" else "remove_public_group"
+        return Grant(row["Id"], action, row["UserOrGroupId"], obj, name, name, stamp,
+                     fields={"GroupId": row["GroupId"], "UserOrGroupId": row["UserOrGroupId"]})
+    if obj == "UserPackageLicense":
+        ns = (row.get("PackageLicense") or {}).get("NamespacePrefix") or row["PackageLicenseId"]
+        return Grant(row["Id"], "remove_package_license", row["UserId"], obj, ns, ns, stamp,
+                     fields={"UserId": row["UserId"], "PackageLicenseId": row["PackageLicenseId"]})
+    territory = row.get("Territory2") or {}
+    name = territory.get("DeveloperName") or row["Territory2Id"]
+    return Grant(row["Id"], "remove_territory", row["UserId"], obj, name, territory.get("Name") or name, stamp,
+                 fields={"UserId": row["UserId"], "Territory2Id": row["Territory2Id"],
+                         "RoleInTerritory2": row.get("RoleInTerritory2")})
+
+
+def _org_message(exc: OrgError) -> str:
+    text = " ".join(exc.message.split())
+    return text if not exc.error_code or exc.error_code in text else f"{exc.error_code}: {text}"
+
+
+def read_snapshot(client: Any, playbook: Playbook) -> Snapshot:
+    """Read the org for ``playbook``'s targets; raises PlaybookInvalid when the org refuses its SOQL."""
+    reader = _Reader(client, playbook)
+    reader.select_targets()
+    reader.read_people()
+    reader.read_names()
+    reader.read_owned()
+    if reader.problems:
+        raise PlaybookInvalid(sorted(set(reader.problems)))
+    reader.read_access()
+    reader.read_dependants()
+    reader.snap.api_calls = client.api_calls - reader.start_calls
+    return reader.snap
