@@ -28,6 +28,8 @@ from typing import Any
 
 from deprovision.localorg import errors, ids, rules, schema
 from deprovision.localorg.settings import OrgSettings
+from deprovision.localorg.soql import tables
+from deprovision.localorg.soql.tables import sql_type
 
 API_VERSION = "59.0"
 ORG_ID = ids.make_id("00D", 1)
@@ -42,66 +44,37 @@ _INTERNAL_TABLES = (
     ' password_hash TEXT NOT NULL, security_token TEXT)',
     'CREATE TABLE IF NOT EXISTS "_api_usage" (day TEXT PRIMARY KEY, used INTEGER NOT NULL)',
     'CREATE TABLE IF NOT EXISTS "_connected_app" (consumer_key TEXT PRIMARY KEY, name TEXT NOT NULL,'
-    ' secret_hash TEXT NOT NULL, certificate_pem TEXT, private_key_pem TEXT)',
+    ' secret_hash TEXT NOT NULL, certificate_pem TEXT, private_key_pem TEXT, execution_user_id TEXT)',
 )
 _PASSWORD_ITERATIONS = 20_000
 
 
 # --------------------------------------------------------------------------------------------
-# tables (storage convention)
-
-
-def sql_type(f: schema.FieldSpec) -> str:
-    """The SQLite column type of a field, per the storage convention."""
-    if f.type in (schema.BOOLEAN, schema.INT):
-        return "INTEGER"
-    if f.type in (schema.DOUBLE, schema.CURRENCY):
-        return "REAL"
-    return "TEXT"
-
-
-def _columns_sql(spec: schema.ObjectSpec) -> str:
-    cols = []
-    if spec.name == "OauthToken":
-        cols.append('"_rowid" INTEGER PRIMARY KEY')
-    for f in spec.fields:
-        col = f'"{f.name}" {sql_type(f)}'
-        if f.name == "Id" and spec.name != "OauthToken":
-            col += " PRIMARY KEY"
-        cols.append(col)
-    return ", ".join(cols)
-
-
-def index_columns(spec: schema.ObjectSpec) -> list[tuple[str, ...]]:
-    """Column tuples to index: every reference, Username/Email/FederationIdentifier, (OwnerId, Id)."""
-    out: list[tuple[str, ...]] = [(f.name,) for f in spec.fields if f.is_reference]
-    out += [(n,) for n in ("Username", "Email", "FederationIdentifier") if spec.field(n)]
-    if spec.has_owner:
-        out.append(("OwnerId", "Id"))
-    return out
+# tables (storage convention; the DDL is the SOQL engine's ``soql.tables``)
 
 
 def create_tables(conn: sqlite3.Connection, *, indexes: bool = True) -> None:
-    """Create every object's table (and, unless told otherwise, its indexes); adds missing columns."""
+    """Create every object's table (the SOQL engine's DDL), the internal tables and, unless told not to,
+    the indexes; columns added to the schema since the database was made are added too."""
     for spec in schema.OBJECTS:
-        conn.execute(f'CREATE TABLE IF NOT EXISTS "{spec.name}" ({_columns_sql(spec)})')
+        create, *index_sql = tables.table_ddl(spec)
+        conn.execute(create)
         existing = {row[1] for row in conn.execute(f'PRAGMA table_info("{spec.name}")')}
         for f in spec.fields:
             if f.name not in existing:
                 conn.execute(f'ALTER TABLE "{spec.name}" ADD COLUMN "{f.name}" {sql_type(f)}')
+        if indexes:
+            for stmt in index_sql:
+                conn.execute(stmt)
     for stmt in _INTERNAL_TABLES:
         conn.execute(stmt)
-    if indexes:
-        create_indexes(conn)
 
 
 def create_indexes(conn: sqlite3.Connection) -> None:
     """Create the convention's indexes (idempotent; the scale seed calls it after its inserts)."""
     for spec in schema.OBJECTS:
-        for cols in index_columns(spec):
-            name = f"ix_{spec.name}_{'_'.join(cols)}"
-            collist = ", ".join(f'"{c}"' for c in cols)
-            conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "{spec.name}" ({collist})')
+        for stmt in tables.table_ddl(spec)[1:]:
+            conn.execute(stmt)
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,6 +218,7 @@ class ConnectedApp:
     consumer_key: str
     name: str
     certificate_pem: str | None
+    execution_user_id: str | None  # the user client-credentials tokens run as
     _secret_hash: str
 
     def check_secret(self, secret: str) -> bool:
@@ -310,6 +284,16 @@ class Store:
     def lock(self) -> threading.RLock:
         """The lock every use of ``conn`` holds."""
         return self._lock
+
+    @property
+    def api_user_id(self) -> str | None:
+        """The org's API user (the seeded administrator), or None in an unseeded org."""
+        return self._meta("api_user_id")
+
+    def set_api_user(self, user_id: str) -> None:
+        """Name the org's API user (seeds do this)."""
+        with self._lock:
+            self._set_meta("api_user_id", user_id)
 
     # --- meta, settings, counters ------------------------------------------------------------
 
@@ -721,15 +705,17 @@ class Store:
             return cur.rowcount > 0
 
     def register_connected_app(self, consumer_key: str, consumer_secret: str, *, name: str,
-                               certificate_pem: str | None = None, private_key_pem: str | None = None) -> None:
+                               certificate_pem: str | None = None, private_key_pem: str | None = None,
+                               execution_user_id: str | None = None) -> None:
         """Register a connected app (secret stored hashed; the private key only for local testing)."""
         with self._lock:
             self._conn.execute(
-                'INSERT INTO "_connected_app"(consumer_key, name, secret_hash, certificate_pem, private_key_pem) '
-                'VALUES (?, ?, ?, ?, ?) ON CONFLICT(consumer_key) DO UPDATE SET name = excluded.name, '
-                'secret_hash = excluded.secret_hash, certificate_pem = excluded.certificate_pem, '
-                'private_key_pem = excluded.private_key_pem',
-                (consumer_key, name, _hash_token(consumer_secret), certificate_pem, private_key_pem))
+                'INSERT INTO "_connected_app"(consumer_key, name, secret_hash, certificate_pem, private_key_pem, '
+                'execution_user_id) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(consumer_key) DO UPDATE SET '
+                'name = excluded.name, secret_hash = excluded.secret_hash, certificate_pem = excluded.certificate_pem, '
+                'private_key_pem = excluded.private_key_pem, execution_user_id = excluded.execution_user_id',
+                (consumer_key, name, _hash_token(consumer_secret), certificate_pem, private_key_pem,
+                 execution_user_id))
 
     def connected_app(self, consumer_key: str) -> ConnectedApp | None:
         """The connected app with this consumer key, or None."""
@@ -737,7 +723,8 @@ class Store:
         if not rows:
             return None
         r = rows[0]
-        return ConnectedApp(r["consumer_key"], r["name"], r["certificate_pem"], r["secret_hash"])
+        return ConnectedApp(r["consumer_key"], r["name"], r["certificate_pem"], r["execution_user_id"],
+                            r["secret_hash"])
 
     def connected_app_private_key(self, consumer_key: str) -> str | None:
         """The private key (PEM) of a locally generated connected app: a test fixture of the local org."""

@@ -79,10 +79,11 @@ def finish(store: Store, base: OrgBase) -> None:
         'UPDATE "UserLicense" SET "UsedLicenses" = (SELECT COUNT(*) FROM "User" u JOIN "Profile" p '
         'ON p."Id" = u."ProfileId" WHERE p."UserLicenseId" = "UserLicense"."Id" AND u."IsActive" = 1)')
     store.conn.execute('UPDATE "UserLicense" SET "TotalLicenses" = "UsedLicenses" WHERE "UsedLicenses" > "TotalLicenses"')
+    store.set_api_user(base.admin_id)
     store.set_password(base.admin_id, DEMO_PASSWORD, DEMO_SECURITY_TOKEN)
     cert, key = _self_signed(CONNECTED_APP_NAME)
     store.register_connected_app(CONSUMER_KEY, CONSUMER_SECRET, name=CONNECTED_APP_NAME,
-                                 certificate_pem=cert, private_key_pem=key)
+                                 certificate_pem=cert, private_key_pem=key, execution_user_id=base.admin_id)
 
 
 def _self_signed(common_name: str) -> tuple[str, str]:
