@@ -83,7 +83,7 @@ def field_sql(spec: schema.ObjectSpec, alias: str, f: schema.FieldSpec) -> str:
     col = f"{alias}.{quote(f.name)}"
     if f.calculated and f.name == "Name" and spec.field("LastName") is not None:
         first, last = f'{alias}."FirstName"', f'{alias}."LastName"'
-        return f"COALESCE({col}, TRIM(COALESCE({first}, '') || ' ' || COALESCE({last}, '')))"
+        return f"COALESCE({col}, NULLIF(TRIM(COALESCE({first}, '') || ' ' || COALESCE({last}, '')), ''))"
     return col
 
 
