@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from deprovision.cli.common import AppContext, emit_json, info, pass_app
-from deprovision.errors import DeprovisionError
+from deprovision.cli.common import AppContext, emit_json, info, org_options, org_options_from, pass_app
+from deprovision.errors import DeprovisionError, InvalidInputError
 
 
 class AuditLogBrokenError(DeprovisionError):
@@ -104,6 +104,64 @@ def show_cmd(app: AppContext, run_id: str | None, user: str | None, action: str 
     except BrokenPipeError:  # `| head` closed the pipe: stop quietly
         sys.stderr.close()
         sys.exit(0)
+
+
+@audit.command("report")
+@click.option("--run", "run_id", metavar="ID", help="The run to report on.")
+@click.option("--since", metavar="T", help="Every run started since T (2026-11-01, 7d, ...).")
+@click.option("--format", "fmt", type=click.Choice(["html", "markdown", "csv"]), default="html", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
+@click.option("--sla-hours", type=click.FloatRange(min=0, min_open=True), default=24.0, show_default=True,
+              help="Hours from termination (or run start) within which a leaver must be fully processed.")
+@click.option("--cross-check", is_flag=True,
+              help="Compare with Salesforce's Setup Audit Trail for the run's window (connects to the org).")
+@click.option("--verify-results", is_flag=True,
+              help="Re-read the org now and add what no longer holds (connects to the org).")
+@audit_log_option
+@org_options
+@pass_app
+def report_cmd(app: AppContext, run_id: str | None, since: str | None, fmt: str, out: Path | None,
+               sla_hours: float, cross_check: bool, verify_results: bool, audit_log: Path | None,
+               **kwargs) -> None:
+    """Build an evidence pack per leaver: when each step happened, SLA, failures, the log's proof.
+
+    Shows per leaver the termination time (when the playbook or CSV gave one), freeze, each
+    kind of revocation, ownership transfer and deactivation, elapsed time against the SLA
+    (breaches highlighted), failures and verify leftovers, the actor and reason, the chain
+    head and whether the log verifies.
+    """
+    from deprovision.audit import report as rep
+    from deprovision.audit.log import audit_key_from_env
+    from deprovision.audit.show import parse_time
+
+    if run_id and since:
+        raise InvalidInputError("give --run or --since, not both")
+    path = _log_path(app, audit_log)
+    if not path.exists():
+        raise InvalidInputError(f"no audit log at {path}")
+    since_ts = parse_time(since) if since else None
+    run_ids = rep.run_ids_in(path, run_id=run_id, since=since_ts)
+    report = rep.build_report(path, run_id=run_id, since=since_ts, sla_hours=sla_hours,
+                              key=audit_key_from_env(),
+                              plan_users=rep.plan_users_from_runs(app.state_dir, run_ids))
+    if run_id and not report.runs:
+        raise InvalidInputError(f"no run {run_id} in {path}")
+    if cross_check or verify_results:
+        from deprovision.org import open_client
+
+        with open_client(org_options_from(app, kwargs), app.state_dir) as client:
+            if cross_check:
+                rep.cross_check(report, client)
+            if verify_results:
+                rep.add_fresh_verification(report, client, app.state_dir)
+    text = rep.render_report(report, fmt)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+        info(f"Wrote {out}: {len(report.leavers)} leaver(s), {report.breaches} SLA breach(es); "
+             f"log {'intact' if report.verification.ok else 'NOT intact'}, head {report.verification.head}.")
+    else:
+        click.echo(text, nl=False)
 
 
 COMMANDS = [audit]

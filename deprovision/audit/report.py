@@ -1,0 +1,567 @@
+"""The evidence pack: per leaver, when each step happened, against an SLA, with the log's proof.
+
+``build_report`` streams the log once for the selected runs (and once more to verify
+the chain) and keeps one small summary per leaver. ``cross_check`` adds Salesforce's
+own record of the same changes (SetupAuditTrail). ``render_report`` writes HTML
+(one self-contained, printable file), Markdown or CSV.
+
+SLA clock: from the leaver's termination time when the playbook or CSV gave one
+(``terminated_at``; a date alone means 00:00 UTC that day), otherwise from the run's
+start. The clock stops at deactivation (or, in playbooks without deactivation, at the
+last change) when every change of the leaver succeeded; a leaver with failures is
+"incomplete" and is measured until the report's time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from deprovision.audit import fields
+from deprovision.audit.redact import redact
+from deprovision.audit.verify import VerifyResult, verify_log
+from deprovision.plan.model import ACTIONS
+
+REVOCATION_ACTIONS = (
+    "end_sessions", "revoke_oauth_token", "remove_permission_set", "remove_permission_set_group",
+    "remove_permission_set_license", "remove_public_group", "remove_queue", "remove_package_license",
+    "remove_territory", "clear_role",
+)
+RUN_START_EVENTS = ("run_started", "rollback_started")
+# Our action -> the SetupAuditTrail Action Salesforce records for one record of it.
+TRAIL_ACTIONS = {
+    "freeze": "frozeuser", "unfreeze": "unfrozeuser", "deactivate": "deactivateduser",
+    "reactivate": "activateduser", "remove_permission_set": "PermSetUnassign",
+    "remove_permission_set_group": "PermSetGroupUnassign",
+    "remove_permission_set_license": "PermSetLicenseUnassign", "remove_public_group": "groupMembership",
+    "remove_queue": "queueMembership", "remove_package_license": "removeduserpackagelicense",
+    "remove_territory": "tm2_userRemovedFromTerritory", "clear_role": "changedroleforusertonone",
+}
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """An ISO date or datetime (``Z`` or offset; Salesforce's ``+0000`` too) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def hours_between(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (end - start).total_seconds() / 3600
+
+
+@dataclass
+class Step:
+    """When one kind of change was done for a leaver, and to how many records."""
+
+    action: str
+    label: str
+    at: str | None = None  # ts of the last applied event of this kind
+    records: int = 0
+    applied: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Leaver:
+    """Everything the report says about one target user of one run."""
+
+    run_id: str
+    user_id: str | None
+    username: str | None
+    terminated_at: str | None = None
+    clock_start: str | None = None
+    clock_basis: str = "run start"  # or "termination"
+    steps: dict[str, Step] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+    leftovers_checked_at: str | None = None
+    fresh_leftovers: list[str] | None = None
+    transfers: dict[str, int] = field(default_factory=dict)  # object -> records
+    completed_at: str | None = None
+    elapsed_hours: float | None = None
+    hours_to_freeze: float | None = None
+    sla_status: str = "incomplete"  # met | breached | incomplete
+    sla_breached: bool = False
+    trail: list[dict[str, Any]] = field(default_factory=list)  # cross-check rows
+    trail_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.username or self.user_id or "?"
+
+    def step_at(self, action: str) -> str | None:
+        step = self.steps.get(action)
+        return step.at if step else None
+
+    @property
+    def frozen_at(self) -> str | None:
+        return self.step_at("freeze")
+
+    @property
+    def deactivated_at(self) -> str | None:
+        return self.step_at("deactivate")
+
+    @property
+    def transferred_at(self) -> str | None:
+        return self.step_at("reassign_owner")
+
+    @property
+    def revocations(self) -> list[Step]:
+        return [self.steps[a] for a in REVOCATION_ACTIONS if a in self.steps]
+
+
+@dataclass
+class RunReport:
+    """One run: who ran it, why, and its leavers."""
+
+    run_id: str
+    kind: str = "apply"
+    started_at: str | None = None
+    finished_at: str | None = None
+    status: str | None = None
+    actor: dict[str, Any] = field(default_factory=lambda: {"id": None, "username": None})
+    reason: str | None = None
+    playbook: dict[str, Any] = field(default_factory=lambda: {"name": None, "sha256": None})
+    org_id: str | None = None
+    instance: str | None = None
+    head: str | None = None  # hash of the run's last event
+    events: int = 0
+    api_calls: int | None = None
+    leavers: dict[str, Leaver] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    run_leftovers: list[str] = field(default_factory=list)
+    cross_checked: bool = False
+    trail_only: list[dict[str, Any]] = field(default_factory=list)  # trail rows naming no leaver
+
+
+@dataclass
+class Report:
+    """The whole evidence pack."""
+
+    generated_at: str
+    log_path: str
+    sla_hours: float
+    verification: VerifyResult
+    runs: list[RunReport]
+    selection: str
+
+    @property
+    def leavers(self) -> list[Leaver]:
+        return [leaver for run in self.runs for leaver in run.leavers.values()]
+
+    @property
+    def breaches(self) -> int:
+        return sum(1 for leaver in self.leavers if leaver.sla_breached)
+
+
+# --- building -----------------------------------------------------------------------------------
+
+def build_report(path: Path, *, run_id: str | None = None, since: str | None = None, sla_hours: float = 24.0,
+                 key: bytes | None = None, now: datetime | None = None,
+                 plan_users: dict[str, dict[str, dict[str, Any]]] | None = None) -> Report:
+    """Read the log at ``path`` for one run (``run_id``) or every run started since ``since``.
+
+    ``plan_users`` (run id -> user id -> {"username", "terminated_at"}) fills in termination
+    times that the run's events do not carry (taken from the run's plan file).
+    """
+    now = now or datetime.now(UTC)
+    runs: dict[str, RunReport] = {}
+    needle = run_id.encode("utf-8") if run_id else None
+    with open(path, "rb") as stream:
+        for raw in stream:
+            if needle is not None and needle not in raw:
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                _absorb(runs, redact(event), run_id, since)
+    for run in runs.values():
+        for leaver in run.leavers.values():
+            extra = (plan_users or {}).get(run.run_id, {}).get(leaver.user_id or "", {})
+            if not leaver.terminated_at and extra.get("terminated_at"):
+                leaver.terminated_at = extra["terminated_at"]
+            _score(run, leaver, sla_hours, now)
+    verification = verify_log(path, key=key)
+    selection = f"run {run_id}" if run_id else (f"runs since {since}" if since else "all runs")
+    ordered = sorted(runs.values(), key=lambda r: r.started_at or "")
+    return Report(generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), log_path=str(path), sla_hours=sla_hours,
+                  verification=verification, runs=ordered, selection=selection)
+
+
+def _absorb(runs: dict[str, RunReport], event: dict[str, Any], run_id: str | None, since: str | None) -> None:
+    name = event.get("event")
+    if name == "verify_finished":
+        target = next((event.get(k) for k in ("verified_run_id", "verify_of", "of_run", "checked_run_id")
+                       if event.get(k)), None) or event.get("run_id")
+        if target in runs:
+            _absorb_verify(runs[target], event)
+        return
+    rid = event.get("run_id")
+    if not isinstance(rid, str) or (run_id and rid != run_id):
+        return
+    run = runs.get(rid)
+    if run is None:
+        # A run enters the report at its start (or, for --run, at its first event of any kind).
+        if since and (name not in RUN_START_EVENTS or (event.get("ts") or "") < since):
+            return
+        if event.get("run_kind") == "verify":
+            return
+        run = runs[rid] = RunReport(run_id=rid)
+    run.events += 1
+    run.head = event.get("hash")
+    if name in RUN_START_EVENTS:
+        run.kind = "rollback" if name == "rollback_started" else "apply"
+        run.started_at = event.get("ts")
+        run.actor = fields.actor(event)
+        run.reason = event.get("reason")
+        run.playbook = fields.playbook(event)
+        run.org_id = event.get("org_id")
+        run.instance = event.get("instance") or event.get("instance_url")
+        for user in event.get("users") if isinstance(event.get("users"), list) else []:
+            if isinstance(user, dict):
+                leaver = _leaver(run, user)
+                leaver.terminated_at = user.get("terminated_at") or leaver.terminated_at
+    elif name in fields.CHANGE_EVENTS:
+        _absorb_change(run, event)
+    elif name == "run_finished":
+        run.finished_at = event.get("ts")
+        run.status = event.get("status") or event.get("outcome")
+        run.api_calls = event.get("api_calls")
+    elif name == "plan_refused":
+        run.notes.append(f"{event.get('ts', '')}: plan refused (stale)")
+    if run.started_at is None:
+        run.started_at = event.get("ts")
+        run.actor = fields.actor(event)
+        run.reason = run.reason or event.get("reason")
+        run.playbook = fields.playbook(event)
+        run.org_id = run.org_id or event.get("org_id")
+
+
+def _leaver(run: RunReport, user: dict[str, Any]) -> Leaver:
+    key = user.get("id") or user.get("username") or "?"
+    leaver = run.leavers.get(key)
+    if leaver is None:
+        leaver = run.leavers[key] = Leaver(run_id=run.run_id, user_id=user.get("id"), username=user.get("username"))
+    leaver.username = leaver.username or user.get("username")
+    return leaver
+
+
+def _absorb_change(run: RunReport, event: dict[str, Any]) -> None:
+    target = fields.target_user(event)
+    if not (target.get("id") or target.get("username")):
+        return
+    leaver = _leaver(run, target)
+    if target.get("terminated_at") and not leaver.terminated_at:
+        leaver.terminated_at = target["terminated_at"]
+    action = event.get("action") or "?"
+    step = leaver.steps.get(action)
+    if step is None:
+        label = ACTIONS[action][3] if action in ACTIONS else action
+        step = leaver.steps[action] = Step(action=action, label=label)
+    outcome = fields.outcome(event)
+    count = fields.record_count(event)
+    if outcome == "applied":
+        step.applied += 1
+        step.records += count
+        step.at = max(step.at or "", event.get("ts") or "") or None
+        if action == "reassign_owner":
+            obj = str(event.get("object") or "?")
+            leaver.transfers[obj] = leaver.transfers.get(obj, 0) + count
+    elif outcome == "skipped":
+        step.skipped += 1
+    else:
+        step.failed += 1
+        leaver.failures.append({
+            "ts": event.get("ts"), "action": action, "object": event.get("object"),
+            "label": event.get("label"), "error_code": event.get("error_code"),
+            "message": fields.error_message(event), "records": event.get("failed_count") or count,
+        })
+
+
+def _absorb_verify(run: RunReport, event: dict[str, Any]) -> None:
+    leftovers = event.get("leftovers")
+    if not isinstance(leftovers, list):
+        return
+    for leaver in run.leavers.values():
+        leaver.leftovers = []
+        leaver.leftovers_checked_at = event.get("ts")
+    run.run_leftovers = []
+    for item in leftovers:
+        text, who = _leftover_text(item)
+        leaver = _match_leaver(run, who or text)
+        if leaver:
+            leaver.leftovers.append(text)
+        else:
+            run.run_leftovers.append(text)
+
+
+def _leftover_text(item: Any) -> tuple[str, str | None]:
+    if isinstance(item, dict):
+        who = item.get("username") or item.get("user_id") or item.get("user")
+        text = item.get("message") or json.dumps(item, sort_keys=True)
+        return (f"{who}: {text}" if who and str(who) not in text else text), who
+    return str(item), None
+
+
+def _match_leaver(run: RunReport, text: str) -> Leaver | None:
+    for leaver in run.leavers.values():
+        for name in (leaver.username, leaver.user_id):
+            if name and (text == name or text.startswith(f"{name}:") or text.startswith(f"{name} ")):
+                return leaver
+    return None
+
+
+def _score(run: RunReport, leaver: Leaver, sla_hours: float, now: datetime) -> None:
+    start = parse_ts(leaver.terminated_at)
+    if start is not None:
+        leaver.clock_basis = "termination"
+    else:
+        start = parse_ts(run.started_at)
+        leaver.clock_basis = "run start"
+    leaver.clock_start = start.strftime("%Y-%m-%dT%H:%M:%SZ") if start else None
+    leaver.hours_to_freeze = hours_between(start, parse_ts(leaver.frozen_at))
+    applied = [s.at for s in leaver.steps.values() if s.at]
+    if leaver.failures:
+        done = None
+    elif "deactivate" in leaver.steps:
+        done = leaver.deactivated_at
+    else:
+        done = max(applied) if applied and run.finished_at else None
+    leaver.completed_at = done
+    end = parse_ts(done) if done else now
+    leaver.elapsed_hours = hours_between(start, end)
+    over = leaver.elapsed_hours is not None and leaver.elapsed_hours > sla_hours
+    leaver.sla_breached = over
+    if done is None:
+        leaver.sla_status = "incomplete"
+    else:
+        leaver.sla_status = "breached" if over else "met"
+
+
+# --- cross-check and fresh verification ---------------------------------------------------------
+
+def cross_check(report: Report, client: Any, *, margin_seconds: int = 300) -> None:
+    """Put Salesforce's SetupAuditTrail rows for each run's window next to our events."""
+    from datetime import timedelta
+
+    from deprovision.org.soql import soql_literal
+
+    for run in report.runs:
+        start = parse_ts(run.started_at)
+        if start is None:
+            continue
+        end = parse_ts(run.finished_at) or parse_ts(report.generated_at) or datetime.now(UTC)
+        soql = ("SELECT Action, Section, Display, CreatedDate, CreatedBy.Username FROM SetupAuditTrail "
+                f"WHERE CreatedDate >= {soql_literal(start - timedelta(seconds=margin_seconds))} "
+                f"AND CreatedDate <= {soql_literal(end + timedelta(seconds=margin_seconds))} "
+                "ORDER BY CreatedDate")
+        rows = [_trail_row(r) for r in client.query(soql)]
+        _compare(run, rows)
+        run.cross_checked = True
+
+
+def _trail_row(record: dict[str, Any]) -> dict[str, Any]:
+    created_by = record.get("CreatedBy") or {}
+    return redact({"action": record.get("Action"), "section": record.get("Section"),
+                   "display": record.get("Display") or "", "created": record.get("CreatedDate"),
+                   "by": created_by.get("Username") if isinstance(created_by, dict) else None})
+
+
+def _compare(run: RunReport, rows: list[dict[str, Any]]) -> None:
+    claimed: set[int] = set()
+    for leaver in run.leavers.values():
+        needles = [n.lower() for n in (leaver.username, leaver.user_id) if n]
+        mine = [(i, r) for i, r in enumerate(rows) if any(n in r["display"].lower() for n in needles)]
+        claimed.update(i for i, _ in mine)
+        leaver.trail = [r for _, r in mine]
+        theirs: dict[str, int] = defaultdict(int)
+        for _, row in mine:
+            theirs[row["action"]] += 1
+        ours: dict[str, int] = defaultdict(int)
+        for action, step in leaver.steps.items():
+            code = TRAIL_ACTIONS.get(action)
+            if code and step.applied:
+                ours[code] += step.records if action not in ("freeze", "deactivate", "clear_role",
+                                                             "unfreeze", "reactivate") else 1
+        leaver.trail_mismatches = []
+        for code in sorted(set(ours) | set(theirs)):
+            if ours.get(code, 0) > theirs.get(code, 0):
+                leaver.trail_mismatches.append(
+                    f"{code}: {ours[code]} in our log, {theirs.get(code, 0)} in Salesforce's audit trail")
+            elif theirs.get(code, 0) > ours.get(code, 0):
+                leaver.trail_mismatches.append(
+                    f"{code}: {theirs[code]} in Salesforce's audit trail, {ours.get(code, 0)} in our log "
+                    "(a change made outside this run?)")
+        actor = (run.actor or {}).get("username")
+        for row in leaver.trail:
+            if actor and row.get("by") and row["by"] != actor:
+                leaver.trail_mismatches.append(
+                    f"{row['action']} at {row['created']} made by {row['by']}, not by {actor}")
+    run.trail_only = [r for i, r in enumerate(rows) if i not in claimed]
+
+
+def add_fresh_verification(report: Report, client: Any, state_dir: Path) -> None:
+    """Re-read the org now (``deprovision verify``'s check) and attach the leftovers per leaver."""
+    from deprovision.apply.runs import runs_root
+    from deprovision.apply.verify import verify_run
+
+    for run in report.runs:
+        run_dir = runs_root(state_dir) / run.run_id
+        if not run_dir.is_dir():
+            run.notes.append(f"no run folder {run_dir}: cannot re-check the org for this run")
+            continue
+        leftovers = verify_run(client, run_dir)
+        for leaver in run.leavers.values():
+            leaver.fresh_leftovers = []
+        for text in leftovers:
+            leaver = _match_leaver(run, text)
+            if leaver:
+                leaver.fresh_leftovers.append(text)
+            else:
+                run.run_leftovers.append(f"(now) {text}")
+
+
+def plan_users_from_runs(state_dir: Path, run_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Termination times from the runs' plan files (``runs/<id>/plan.json``), for logs that lack them."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for rid in run_ids:
+        plan_path = Path(state_dir) / "runs" / rid / "plan.json"
+        try:
+            data = json.loads(plan_path.read_text())
+        except (OSError, ValueError):
+            continue
+        out[rid] = {u.get("id"): {"username": u.get("username"), "terminated_at": u.get("terminated_at")}
+                    for u in data.get("users", []) if isinstance(u, dict)}
+    return out
+
+
+def run_ids_in(path: Path, *, run_id: str | None, since: str | None) -> list[str]:
+    """Ids of the runs a report would cover (a cheap pass over run start lines)."""
+    if run_id:
+        return [run_id]
+    found = []
+    with open(path, "rb") as stream:
+        for raw in stream:
+            if b"_started" not in raw:
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                continue
+            if event.get("event") in RUN_START_EVENTS and (not since or event.get("ts", "") >= since):
+                found.append(event.get("run_id"))
+    return [r for r in found if isinstance(r, str)]
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+def duration(hours: float | None) -> str:
+    """``3h 12m`` / ``45m`` / ``2d 4h`` for a number of hours."""
+    if hours is None:
+        return "-"
+    sign = "-" if hours < 0 else ""
+    minutes = round(abs(hours) * 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hrs, mins = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d {hrs}h"
+    if hrs:
+        return f"{sign}{hrs}h {mins:02d}m"
+    if minutes == 0 and hours:
+        return f"{sign}{round(abs(hours) * 3600)}s"
+    return f"{sign}{mins}m"
+
+
+def short_time(value: str | None) -> str:
+    """``2026-11-26 10:15:03`` from an ISO timestamp."""
+    return value[:19].replace("T", " ") if value else "-"
+
+
+CSV_COLUMNS = [
+    "run_id", "username", "user_id", "actor", "reason", "playbook", "terminated_at", "clock_start",
+    "clock_basis", "frozen_at", "revoked_at", "transferred_at", "records_transferred", "deactivated_at",
+    "completed_at", "elapsed_hours", "sla_hours", "sla_status", "sla_breached", "failures", "leftovers",
+    "trail_mismatches", "chain_head", "log_verified",
+]
+
+
+def render_csv(report: Report) -> str:
+    """One row per leaver."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for run in report.runs:
+        for leaver in run.leavers.values():
+            revoked = [s.at for s in leaver.revocations if s.at]
+            writer.writerow({
+                "run_id": run.run_id, "username": leaver.username, "user_id": leaver.user_id,
+                "actor": (run.actor or {}).get("username"), "reason": run.reason,
+                "playbook": (run.playbook or {}).get("name"), "terminated_at": leaver.terminated_at,
+                "clock_start": leaver.clock_start, "clock_basis": leaver.clock_basis,
+                "frozen_at": leaver.frozen_at, "revoked_at": max(revoked) if revoked else None,
+                "transferred_at": leaver.transferred_at,
+                "records_transferred": sum(leaver.transfers.values()),
+                "deactivated_at": leaver.deactivated_at, "completed_at": leaver.completed_at,
+                "elapsed_hours": f"{leaver.elapsed_hours:.2f}" if leaver.elapsed_hours is not None else None,
+                "sla_hours": report.sla_hours, "sla_status": leaver.sla_status,
+                "sla_breached": "yes" if leaver.sla_breached else "no",
+                "failures": "; ".join(_failure_text(f) for f in leaver.failures),
+                "leftovers": "; ".join(leaver.leftovers + (leaver.fresh_leftovers or [])),
+                "trail_mismatches": "; ".join(leaver.trail_mismatches),
+                "chain_head": report.verification.head, "log_verified": "yes" if report.verification.ok else "no",
+            })
+    return out.getvalue()
+
+
+def _failure_text(failure: dict[str, Any]) -> str:
+    parts = [failure.get("action") or "?"]
+    if failure.get("label"):
+        parts.append(str(failure["label"]))
+    if failure.get("error_code"):
+        parts.append(str(failure["error_code"]))
+    if failure.get("message"):
+        parts.append(str(failure["message"]))
+    return " ".join(parts)
+
+
+def _md(value: Any) -> str:
+    """A value safe inside a Markdown table cell."""
+    text = "-" if value is None or value == "" else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def render_report(report: Report, fmt: str) -> str:
+    """The report as ``html``, ``markdown`` or ``csv`` text."""
+    if fmt == "csv":
+        return render_csv(report)
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("deprovision", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(duration=duration, short_time=short_time, md=_md, failure_text=_failure_text)
+    name = {"html": "report.html.j2", "markdown": "report.md.j2"}[fmt]
+    return env.get_template(name).render(report=report, revocation_actions=REVOCATION_ACTIONS, actions=ACTIONS)
