@@ -1,0 +1,1 @@
+"""REST resources of the local org, one module per resource family."""

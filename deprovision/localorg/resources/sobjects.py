@@ -1,0 +1,65 @@
+"""sObject resources: describe global, basic info, describe, and one record's create/read/update/delete."""
+
+from __future__ import annotations
+
+from deprovision.localorg import errors
+from deprovision.localorg.http import Request, Response
+from deprovision.localorg.resources.common import auto_assign, record_values, resolve_type, split_csv_param
+from deprovision.localorg.routes import Ctx
+
+_BASIC_KEYS = ("activateable", "createable", "custom", "customSetting", "deletable", "deprecatedAndHidden",
+               "feedEnabled", "keyPrefix", "label", "labelPlural", "layoutable", "mergeable", "mruEnabled",
+               "name", "queryable", "replicateable", "retrieveable", "searchable", "triggerable", "undeletable",
+               "updateable", "urls")
+
+
+def describe_global(ctx: Ctx, request: Request) -> Response:
+    """``GET sobjects``: every object's basic description."""
+    return Response.json(ctx.store.describe_global())
+
+
+def basic_info(ctx: Ctx, request: Request) -> Response:
+    """``GET sobjects/{type}``: ``{"objectDescribe": {...}, "recentItems": []}``."""
+    spec = resolve_type(ctx.param("type"))
+    full = ctx.store.describe(spec.name)
+    basic = {k: full[k] for k in _BASIC_KEYS if k in full}
+    return Response.json({"objectDescribe": basic, "recentItems": []})
+
+
+def describe(ctx: Ctx, request: Request) -> Response:
+    """``GET sobjects/{type}/describe``: fields and flags, derived from the schema."""
+    spec = resolve_type(ctx.param("type"))
+    return Response.json(ctx.store.describe(spec.name))
+
+
+def create(ctx: Ctx, request: Request) -> Response:
+    """``POST sobjects/{type}``: 201 ``{id, success, errors}``."""
+    spec = resolve_type(ctx.param("type"))
+    values = record_values(request.json())
+    if any(k.lower() == "id" for k in values):
+        raise errors.INVALID_FIELD("The Id field should not be specified in the sobject data.")
+    new_id = ctx.store.create(spec.name, values, actor_id=ctx.actor_id)
+    return Response.json({"id": new_id, "success": True, "errors": []}, 201)
+
+
+def retrieve(ctx: Ctx, request: Request) -> Response:
+    """``GET sobjects/{type}/{id}[?fields=a,b]``: the record in REST shape."""
+    spec = resolve_type(ctx.param("type"))
+    fields = split_csv_param(request.query.get("fields")) or None
+    return Response.json(ctx.store.retrieve(spec.name, ctx.param("id"), fields))
+
+
+def update(ctx: Ctx, request: Request) -> Response:
+    """``PATCH sobjects/{type}/{id}``: 204 with no body; ``Sforce-Auto-Assign: FALSE`` honoured."""
+    spec = resolve_type(ctx.param("type"))
+    values = record_values(request.json())
+    values = {k: v for k, v in values.items() if not (k.lower() == "id" and v == ctx.param("id"))}
+    ctx.store.update(spec.name, ctx.param("id"), values, actor_id=ctx.actor_id, auto_assign=auto_assign(request))
+    return Response.empty(204)
+
+
+def delete(ctx: Ctx, request: Request) -> Response:
+    """``DELETE sobjects/{type}/{id}``: 204 with no body."""
+    spec = resolve_type(ctx.param("type"))
+    ctx.store.delete(spec.name, ctx.param("id"), actor_id=ctx.actor_id)
+    return Response.empty(204)
