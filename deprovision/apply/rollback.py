@@ -177,3 +177,31 @@ def _new_owner(c: Change) -> str | None:
 def execute_rollback(client, plan: Plan, run_dir: Path, *, progress=None) -> RunResult:
     """Run a rollback plan (steps newest first) into its own run folder."""
     return Executor(client, plan, run_dir, progress, steps=ROLLBACK_STEPS, kind="rollback").run()
+
+
+def render_rollback(plan: Plan) -> str:
+    """The rollback's diff in words, per user, newest first (what will be put back)."""
+    lines = [f"deprovision rollback: {plan.playbook.get('name')}", f"org {plan.org_id} ({plan.instance_url})", ""]
+    users = {u.id: u for u in plan.users}
+    order = {a: i for i, (_, actions) in enumerate(ROLLBACK_STEPS) for a in actions}
+    by_user: dict[str, list[Change]] = defaultdict(list)
+    for c in plan.changes:
+        by_user[c.user_id].append(c)
+    for user_id, changes in sorted(by_user.items(), key=lambda kv: users[kv[0]].username):
+        lines.append(f"{users[user_id].username}")
+        for c in sorted(changes, key=lambda c: order.get(c.action, 99)):
+            if c.action == "reactivate":
+                lines.append("+ reactivate user  (inactive → active)")
+            elif c.action == "unfreeze":
+                lines.append("~ unfreeze login  (frozen → active)")
+            elif c.action == "restore_role":
+                lines.append(f"+ restore role {c.label}".rstrip() + "  (no role → role)")
+            elif c.action == "restore_assignment":
+                lines.append(f"+ restore {c.object} {c.label}  (removed → assigned, new id)")
+            elif c.action == "restore_owner":
+                lines.append(f"← give {len(c.record_ids)} {c.object} back  (owner {c.before.get('OwnerId')} → "
+                             f"{c.after.get('OwnerId')})")
+        lines.append("")
+    records = sum(len(c.record_ids) for c in plan.changes if c.action == "restore_owner")
+    lines.append(f"Rollback: {len(by_user)} users, {len(plan.changes)} changes ({records:,} records).")
+    return "\n".join(lines)

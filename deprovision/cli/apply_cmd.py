@@ -98,9 +98,11 @@ def _render(plan: Plan) -> str:
 def _progress(client, quiet: bool):
     from deprovision.apply.progress import make_progress
 
+    base = getattr(client, "api_calls", 0)
+
     def stats() -> dict[str, Any]:
         limit = getattr(client, "limit_info", None)
-        return {"api_calls": getattr(client, "api_calls", None),
+        return {"api_calls": getattr(client, "api_calls", base) - base,
                 "limit_remaining": (limit[1] - limit[0]) if limit else None}
 
     return make_progress(stats, quiet=quiet)
@@ -255,7 +257,7 @@ def verify(app, run_id: str, fmt: str, **kwargs) -> None:
 @pass_app
 def rollback(app, run_id: str, yes: bool, fmt: str, **kwargs) -> None:
     """Reverse what run RUN_ID did (and only that), newest first, as a new run."""
-    from deprovision.apply.rollback import execute_rollback, plan_rollback
+    from deprovision.apply.rollback import execute_rollback, plan_rollback, render_rollback
     from deprovision.org import open_client
 
     options = org_options_from(app, kwargs)
@@ -276,8 +278,7 @@ def rollback(app, run_id: str, yes: bool, fmt: str, **kwargs) -> None:
             if not plan.changes:
                 info(f"Nothing to roll back for run {source.run_id}.")
                 return
-            info(_render(plan))
-            info("OAuth tokens and sessions cannot be restored: their users must sign in again.")
+            info(render_rollback(plan))
             _confirm(f"Roll back {len(plan.changes)} changes of run {source.run_id}?", yes)
             folder = run_store.create_run(state_dir, plan, kind="rollback", extra={"rollback_of": source.run_id})
             info(f"Rollback run {folder.run_id} started.")
