@@ -125,15 +125,20 @@ class OrgClient:
                 "name": ident.get("name", "")}
 
     # -- reads ----------------------------------------------------------------------------------
-    def query(self, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
-        """Yield the records of ``soql`` page by page (never the whole result in memory)."""
-        page = self._call("query", lambda: self.sf.query(soql, include_deleted=include_deleted))
+    def query(self, soql: str, *, include_deleted: bool = False, batch_size: int | None = None) -> Iterator[dict]:
+        """Yield the records of ``soql`` page by page (never the whole result in memory).
+
+        ``batch_size`` (200 to 2,000) asks for smaller pages (``Sforce-Query-Options``).
+        """
+        headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
+        page = self._call("query", lambda: self.sf.query(soql, include_deleted=include_deleted, headers=headers))
         while True:
             yield from page.get("records", [])
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
-            page = self._call("query", lambda url=next_url: self.sf.query_more(url, identifier_is_url=True))
+            page = self._call("query", lambda url=next_url: self.sf.query_more(url, identifier_is_url=True,
+                                                                               headers=headers))
 
     def query_in(self, template: str, values: Iterable[object], **kwargs: Any) -> Iterator[dict]:
         """Run ``template`` once per chunk of ``values``; its one ``{ids}`` slot receives a SOQL list.

@@ -88,29 +88,12 @@ def embedded_local_org(state_dir: Path) -> Iterator:
     from deprovision.localorg.server import LocalOrgServer  # the local org is only loaded when used
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    db_path = state_dir / LOCAL_DB_NAME
-    if not db_path.exists():
-        _seed_demo(db_path)
-    server = LocalOrgServer(db_path, port=0, cert_dir=state_dir / "localorg-cert")
+    server = LocalOrgServer(state_dir / LOCAL_DB_NAME, port=0, seed="demo")
     server.start()
     try:
         yield server
     finally:
         server.stop()
-
-
-def _seed_demo(db_path: Path) -> None:
-    """Create the local org database with the demo company."""
-    from deprovision.localorg import seed
-    from deprovision.localorg.store import Store
-
-    store = Store.open(db_path)
-    try:
-        seed.build(store, kind="demo")
-    finally:
-        close = getattr(store, "close", None)
-        if close:
-            close()
 
 
 def _http(session: requests.Session | None, ca_bundle: str | None,

@@ -15,7 +15,7 @@ from simple_salesforce.exceptions import (
 from deprovision.errors import OrgError
 
 # Anything shaped like a Salesforce session id or a bearer token is cut out of messages.
-_TOKEN_RE = re.compile(r"00D\w{12,15}![\w.]+|Bearer\s+\S+", re.ASCII)
+_TOKEN_RE = re.compile(r"00D\w{12,15}![\w.\-]+|Bearer\s+\S+", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,12 @@ def run_sf(args: list[str], environ: Mapping[str, str] | None = None) -> dict:
     env = dict(os.environ if environ is None else environ)
     env.setdefault("SF_DISABLE_TELEMETRY", "true")
     env.setdefault("SF_AUTOUPDATE_DISABLE", "true")
-    what = "sf " + " ".join(args[:3])
+    words = []
+    for arg in args:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    what = "sf " + " ".join(words)
     try:
         proc = subprocess.run([*command, *args, "--json"], capture_output=True, text=True,
                               timeout=_TIMEOUT_S, env=env, stdin=subprocess.DEVNULL, check=False)
@@ -69,7 +74,7 @@ def run_sf(args: list[str], environ: Mapping[str, str] | None = None) -> dict:
         raise OrgError(redact(f"{what} failed (exit {proc.returncode}): {tail[0][:300]}")) from None
     if proc.returncode != 0 or data.get("status", 0) != 0:
         name = data.get("name") or "error"
-        message = data.get("message") or "no message"
+        message = " ".join(str(data.get("message") or "no message").split())
         raise OrgError(redact(f"{what} failed: {name}: {message}"), error_code=str(name))
     return data.get("result") or {}
 
