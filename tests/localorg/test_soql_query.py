@@ -417,3 +417,10 @@ def test_duplicate_field_is_malformed(org):  # noqa: F811
 def test_alias_outside_aggregate_query_is_malformed(org):  # noqa: F811
     with pytest.raises(errors.MALFORMED_QUERY):
         execute(org, "SELECT Name n FROM Account")
+
+
+def test_not_treats_comparisons_with_null_as_false(org):  # noqa: F811
+    assert id_set(org, "SELECT Id FROM Account WHERE NOT (Industry = 'Tech')") == {GLOBEX, INITECH}
+    assert id_set(org, "SELECT Id FROM Account WHERE NOT Industry IN ('Tech', 'Energy')") == {INITECH}
+    assert id_set(org, "SELECT Id FROM Account WHERE NOT (AnnualRevenue > 100)") == {OREILLY, INITECH}
+    assert id_set(org, "SELECT Id FROM Account WHERE NOT (NOT (Industry = 'Energy'))") == {GLOBEX}

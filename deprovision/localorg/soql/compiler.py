@@ -56,17 +56,20 @@ class _Compiler:
         self.aliases = new_aliases()
 
     # --- conditions ------------------------------------------------------------------------------
-    def condition(self, cond: ast.Condition, scope: Scope, params: list, *, grouped: bool = False) -> str:
+    def condition(self, cond: ast.Condition, scope: Scope, params: list, *, negated: bool = False) -> str:
+        """SQL for ``cond``. SOQL logic is two-valued: under NOT, a comparison with null counts as false."""
         if isinstance(cond, ast.BoolOp):
-            return "(" + f" {cond.op} ".join(self.condition(c, scope, params, grouped=grouped)
+            return "(" + f" {cond.op} ".join(self.condition(c, scope, params, negated=negated)
                                               for c in cond.items) + ")"
         if isinstance(cond, ast.Not):
-            return f"NOT ({self.condition(cond.item, scope, params, grouped=grouped)})"
+            return f"NOT ({self.condition(cond.item, scope, params, negated=True)})"
         if isinstance(cond, ast.SemiJoin):
-            return self.semi_join(cond, scope, params)
-        if isinstance(cond, ast.InList):
-            return self.in_list(cond, scope, params)
-        return self.comparison(cond, scope, params)
+            leaf = self.semi_join(cond, scope, params)
+        elif isinstance(cond, ast.InList):
+            leaf = self.in_list(cond, scope, params)
+        else:
+            leaf = self.comparison(cond, scope, params)
+        return f"COALESCE({leaf}, 0)" if negated else leaf
 
     def comparison(self, cond: ast.Comparison, scope: Scope, params: list) -> str:
         if isinstance(cond.left, ast.Aggregate):
@@ -97,7 +100,7 @@ class _Compiler:
             return f"{column.sql} {cond.op} ?"
         params.append(stored)
         if cond.op == "=":
-            return f"{column.sql} IS ?{collate}"
+            return f"{column.sql} = ?{collate}"
         if cond.op == "!=":
             return f"{column.sql} IS NOT ?{collate}"
         return f"{column.sql} {cond.op} ?{collate}"
@@ -227,7 +230,7 @@ class _Compiler:
         having_params: list = []
         having_sql = ""
         if q.having is not None:
-            having_sql = " HAVING " + self.condition(q.having, scope, having_params, grouped=True)
+            having_sql = " HAVING " + self.condition(q.having, scope, having_params)
         order_sql = self.order_by(scope, aggregate)
         if q.is_count_only and q.group_by:
             group_sql = " GROUP BY " + ", ".join(scope.column(p).sql for p in q.group_by)
