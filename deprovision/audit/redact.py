@@ -7,7 +7,7 @@ Two nets, applied recursively to dicts, lists and tuples:
   ``assertion``, ``private_key``, ...) is replaced whole;
 - by value shape: anywhere inside any string, Salesforce session ids
   (``00D...!...``, also after ``OAuth``), ``Bearer ...`` credentials, PEM blocks, JWTs (``eyJ...``),
-  refresh tokens (``5Aep...``) and ``secret=value`` pairs in URLs or JSON text are
+  refresh tokens (``5Aep...``), long opaque tokens mixing cases and digits, and ``secret=value`` pairs in URLs or JSON text are
   replaced by ``[REDACTED]``.
 """
 
@@ -42,13 +42,25 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     # JSON Web Tokens: base64url header "eyJ..." . payload . signature.
     (re.compile(r"\beyJ[\w-]{5,}\.[\w-]+(?:\.[\w-]*)?"), REDACTED),
     # Salesforce refresh tokens.
-    (re.compile(r"\b5Aep[\w.]{30,}"), REDACTED),
+    (re.compile(r"\b5Aep[\w.]{20,}"), REDACTED),
     # key=value in URLs, form bodies and headers.
     (re.compile(r"(?i)\b(" + _SECRET_NAME_ALTERNATION + r")=[^&\s\"']+"), r"\1=" + REDACTED),
     # "key": "value" inside JSON text carried in a string (an error body, a response).
     (re.compile(r"(?i)(\"(?:" + _SECRET_NAME_ALTERNATION + r")\"\s*:\s*\")[^\"]*(\")"),
      r"\1" + REDACTED + r"\2"),
 ]
+# Opaque tokens without a known prefix (OauthToken DeleteTokens, security tokens): 32+ characters of
+# token alphabet mixing upper case, lower case and digits. Hashes (lower-case hex), ids (18 chars),
+# names with "_" or spaces never qualify.
+_OPAQUE = re.compile(r"(?<![\w.~+=/-])[A-Za-z0-9.~+=-]{32,}(?![\w.~+=/-])")
+
+
+def _opaque_token(match: re.Match[str]) -> str:
+    text = match.group(0)
+    mixed = any(c.islower() for c in text) and any(c.isupper() for c in text) and any(c.isdigit() for c in text)
+    return REDACTED if mixed else text
+
+
 # Cheap test before running the patterns one by one.
 _TRIGGER = re.compile(r"-----BEGIN|Bearer|00D\w{12}|eyJ|5Aep|=|\"", re.I)
 
@@ -61,6 +73,8 @@ def is_secret_key(name: str) -> bool:
 
 def redact_text(text: str) -> str:
     """``text`` with every secret-shaped substring replaced."""
+    if len(text) >= 32:
+        text = _OPAQUE.sub(_opaque_token, text)
     if not _TRIGGER.search(text):
         return text
     for pattern, replacement in _PATTERNS:
