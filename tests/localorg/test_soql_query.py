@@ -424,3 +424,11 @@ def test_not_treats_comparisons_with_null_as_false(org):  # noqa: F811
     assert id_set(org, "SELECT Id FROM Account WHERE NOT Industry IN ('Tech', 'Energy')") == {INITECH}
     assert id_set(org, "SELECT Id FROM Account WHERE NOT (AnnualRevenue > 100)") == {OREILLY, INITECH}
     assert id_set(org, "SELECT Id FROM Account WHERE NOT (NOT (Industry = 'Energy'))") == {GLOBEX}
+
+
+def test_type_of_a_polymorphic_parent_is_the_record_type(org):  # noqa: F811
+    records = {r["Id"]: r for r in execute(org, "SELECT Id, Owner.Type FROM Case").records}
+    assert records[CASE_ALICE]["Owner"]["Type"] == "User"
+    assert records[CASE_QUEUE]["Owner"]["Type"] == "Queue"
+    assert id_set(org, "SELECT Id FROM Task WHERE What.Type = 'Account'") == {TASK_ACCOUNT}
+    assert id_set(org, "SELECT Id FROM Case WHERE Owner.Type = 'User'") == {CASE_ALICE, CASE_CAROL}

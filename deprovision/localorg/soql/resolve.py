@@ -87,6 +87,19 @@ def field_sql(spec: schema.ObjectSpec, alias: str, f: schema.FieldSpec) -> str:
     return col
 
 
+# A polymorphic parent is Salesforce's "Name" object, whose Type is the record's type (a queue: 'Queue').
+_NAME_TYPE = schema.FieldSpec("Type", schema.PICKLIST, createable=False, updateable=False)
+
+
+def _polymorphic_type_sql(node: Node) -> str:
+    whens = []
+    for spec, alias in node.targets:
+        own_type = spec.field("Type")
+        value = f'{alias}."Type"' if spec.name == "Group" and own_type else "'" + spec.name.replace("'", "''") + "'"
+        whens.append(f'WHEN {alias}."Id" IS NOT NULL THEN {value}')
+    return f"CASE {' '.join(whens)} END"
+
+
 class Scope:
     """Resolves field paths against one FROM object and collects the LEFT JOINs they need."""
 
@@ -146,6 +159,8 @@ class Scope:
             parts = parts[1:]  # "Account.Name" in a query FROM Account
         node = self.node_for(path, parts[:-1])
         name = parts[-1]
+        if node.polymorphic and name.lower() == "type":
+            return Column(node, _NAME_TYPE, "Type", _polymorphic_type_sql(node))
         found = [(spec, alias, spec.field(name)) for spec, alias in node.targets]
         found = [(spec, alias, f) for spec, alias, f in found if f is not None]
         if not found:
