@@ -75,7 +75,12 @@ class RunResult:
 
 
 def _crash_point() -> tuple[str, str] | None:
-    """``DEPROVISION_CRASH_AFTER=<step>:<n|end>``, honoured only when ``DEPROVISION_TESTING=1``."""
+    """``DEPROVISION_CRASH_AFTER=<step>:<n|end>[:sent]``, honoured only when ``DEPROVISION_TESTING=1``.
+
+    ``<step>:<n>`` kills the process (SIGKILL) after the n-th batch of the step is journaled;
+    ``<step>:<n>:sent`` after the n-th call returned but before its outcomes are journaled (the org has
+    applied it, the journal does not know); ``<step>:end`` after the step finished.
+    """
     if os.environ.get("DEPROVISION_TESTING") != "1":
         return None
     spec = os.environ.get("DEPROVISION_CRASH_AFTER")
@@ -126,10 +131,15 @@ class Executor:
     def _pending(self, ops: Iterable[Op]) -> list[Op]:
         return [op for op in ops if not self.state.is_done(op.change.id, op.key)]
 
-    def _maybe_crash(self, step: str, *, end: bool = False) -> None:
+    def _maybe_crash(self, step: str, *, end: bool = False, sent: bool = False) -> None:
         if not self.crash or self.crash[0] != step:
             return
-        if (end and self.crash[1] == "end") or (not end and self.crash[1] == str(self.batches_in_step)):
+        point = self.crash[1]
+        if sent:
+            hit = point == f"{self.batches_in_step + 1}:sent"
+        else:
+            hit = (end and point == "end") or (not end and point == str(self.batches_in_step))
+        if hit:
             self.journal.sync()
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -241,6 +251,7 @@ class Executor:
             else:
                 results = self.client.collection_update(
                     [{"attributes": {"type": op.obj}, "id": op.key, **op.fields} for op in ops], headers=headers)
+            self._maybe_crash(step, sent=True)
         except OrgError as exc:  # the whole call failed (after the client's retries)
             for op in ops:
                 self._outcome(batch, op.change, op.key, "failed", exc.error_code or "CALL_FAILED", exc.message)
@@ -276,6 +287,7 @@ class Executor:
         try:
             result = self.client.bulk_ingest(obj, "update", columns,
                                              ([op.key, *op.fields.values()] for op in ops))
+            self._maybe_crash(step, sent=True)
         except OrgError as exc:
             for op in ops:
                 self._outcome(batch, op.change, op.key, "failed", exc.error_code or "BULK_FAILED", exc.message)
