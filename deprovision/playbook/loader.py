@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from deprovision.errors import PlaybookError
 from deprovision.playbook.csvsource import CsvProblems, read_csv
-from deprovision.playbook.model import Playbook
+from deprovision.playbook.model import Playbook, ReassignRule
 from deprovision.playbook.variables import render_strings
 from deprovision.playbook.yamldoc import Document, DocumentError, Problem, format_path, parse_document
 
@@ -109,6 +109,8 @@ def _effective_variables(data: dict[str, Any], given: dict[str, str]) -> dict[st
 
 def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
     """The pydantic model describing the mapping at ``path`` (for 'did you mean')."""
+    if len(path) == 4 and path[:3] == ("actions", "reassign", "objects"):
+        return ReassignRule
     model: Any = Playbook
     for part in path:
         if isinstance(part, int) or model is None:

@@ -89,7 +89,11 @@ def parse_document(text: str, file: str) -> Document:
         mark = exc.problem_mark or exc.context_mark
         message = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.problem:
-            message = f"{exc.problem} ({exc.context})"
+            context = exc.context
+            if exc.context_mark is not None and exc.problem_mark is not None \
+                    and exc.context_mark.line != exc.problem_mark.line:
+                context += f" started at line {exc.context_mark.line + 1}"
+            message = f"{exc.problem} ({context})"
         raise DocumentError([Problem(file, _loc(mark) if mark else None, "", f"invalid YAML: {message}")]) from None
     except yaml.YAMLError as exc:
         raise DocumentError([Problem(file, None, "", f"invalid YAML: {exc}")]) from None
@@ -132,6 +136,10 @@ def _convert(node: yaml.Node, path: Path, doc: Document, problems: list[Problem]
 
 def _scalar(node: yaml.Node, constructor: SafeConstructor, file: str, problems: list[Problem],
             path: Path) -> Any:
+    if node.tag.endswith(":merge"):
+        problems.append(Problem(file, _loc(node.start_mark), format_path(path),
+                                "YAML merge keys (<<) are not supported; write the keys out"))
+        return None
     try:
         value = constructor.construct_object(node, deep=True)
     except ConstructorError as exc:
