@@ -46,7 +46,7 @@ class OrgClient:
     ) -> None:
         self.http = http
         self.api_version = api_version or DEFAULT_API_VERSION
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_env()
         self.counter = counter or CallCounter()
         self.label = label
         self.bulk_poll_seconds = bulk_poll_seconds

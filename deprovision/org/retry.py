@@ -8,16 +8,17 @@ re-login when the connection can log in again). Everything else is permanent and
 from __future__ import annotations
 
 import enum
+import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 import requests
 from simple_salesforce.exceptions import SalesforceError
 
-from deprovision.errors import OrgError
+from deprovision.errors import InvalidInputError, OrgError
 from deprovision.org.results import first_error, to_org_error
 
 T = TypeVar("T")
@@ -75,6 +76,21 @@ class RetryPolicy:
     jitter: float = 0.5  # up to +50 % random extra
     sleep: Callable[[float], None] = time.sleep
     rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """The default policy, tuned by DEPROVISION_RETRY_BASE_DELAY (seconds) and DEPROVISION_RETRY_ATTEMPTS."""
+        environ = os.environ if environ is None else environ
+        policy = cls()
+        try:
+            if environ.get("DEPROVISION_RETRY_BASE_DELAY"):
+                policy.base_delay = max(0.0, float(environ["DEPROVISION_RETRY_BASE_DELAY"]))
+            if environ.get("DEPROVISION_RETRY_ATTEMPTS"):
+                policy.max_attempts = max(1, int(environ["DEPROVISION_RETRY_ATTEMPTS"]))
+        except ValueError:
+            raise InvalidInputError("DEPROVISION_RETRY_BASE_DELAY must be a number of seconds and "
+                                    "DEPROVISION_RETRY_ATTEMPTS a whole number") from None
+        return policy
 
     def delay(self, attempt: int, kind: Kind = Kind.TRANSIENT) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""

@@ -152,3 +152,9 @@ def test_tokens_never_reach_a_message() -> None:
     with pytest.raises(OrgError) as err:
         call_with_retry(fn, "query", policy([]))
     assert token not in err.value.message and "[REDACTED]" in err.value.message
+
+
+def test_the_backoff_base_is_configurable_from_the_environment() -> None:
+    policy = RetryPolicy.from_env({"DEPROVISION_RETRY_BASE_DELAY": "0.25", "DEPROVISION_RETRY_ATTEMPTS": "2"})
+    assert policy.base_delay == 0.25 and policy.max_attempts == 2
+    assert RetryPolicy.from_env({}).base_delay == RetryPolicy().base_delay
