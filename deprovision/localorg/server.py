@@ -45,7 +45,7 @@ class LocalOrgApp:
         self.store = store
         self.faults = faults
         self.org_id = org_id
-        self.cursors = QueryCursors()
+        self.cursors = QueryCursors(store)
         self.jobs = BulkJobs()
         self.router = Router(self)
 
@@ -174,6 +174,7 @@ class LocalOrgServer:
             self._thread.join(timeout=5)
         if self.app is not None:
             self.app.jobs.shutdown()
+            self.app.cursors.close_all()
         close = getattr(self.store, "close", None)
         if callable(close):
             close()

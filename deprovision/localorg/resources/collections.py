@@ -20,7 +20,13 @@ from typing import Any
 
 from deprovision.localorg import errors, ids, schema
 from deprovision.localorg.http import Request, Response
-from deprovision.localorg.resources.common import auto_assign, record_values, resolve_type, split_csv_param
+from deprovision.localorg.resources.common import (
+    auto_assign,
+    in_version,
+    record_values,
+    resolve_type,
+    split_csv_param,
+)
 from deprovision.localorg.routes import Ctx
 
 MAX_RECORDS = 200
@@ -205,7 +211,7 @@ def retrieve(ctx: Ctx, request: Request) -> Response:
     out = []
     for record_id in record_ids:
         try:
-            out.append(ctx.store.retrieve(spec.name, record_id, fields))
+            out.append(in_version(ctx.store.retrieve(spec.name, record_id, fields), ctx.version))
         except (errors.NOT_FOUND, errors.ENTITY_IS_DELETED, errors.MALFORMED_ID):
             out.append(None)
     return Response.json(out)

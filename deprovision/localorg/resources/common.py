@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from deprovision.localorg import errors, schema
@@ -28,6 +29,23 @@ def record_values(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise errors.JSON_PARSER_ERROR("Cannot deserialize instance of sObject from a non-object value")
     return {k: v for k, v in body.items() if k != "attributes"}
+
+
+_VERSIONED = re.compile(r"^/services/data/v\d+\.\d/")
+
+
+def in_version(record: Any, version: str) -> Any:
+    """A REST-shaped record whose ``attributes.url`` (nested ones too) names the request's API version."""
+    if isinstance(record, dict):
+        out = {}
+        for key, value in record.items():
+            if key == "attributes" and isinstance(value, dict) and isinstance(value.get("url"), str):
+                value = dict(value, url=_VERSIONED.sub(f"/services/data/v{version}/", value["url"]))
+            elif isinstance(value, dict):
+                value = in_version(value, version)
+            out[key] = value
+        return out
+    return record
 
 
 def split_csv_param(value: str | None) -> list[str]:

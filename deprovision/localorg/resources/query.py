@@ -81,9 +81,17 @@ class QueryCursor:
         self.last_used = time.monotonic()
         return page, not self.lookahead
 
+    def close(self, store: Any) -> None:
+        """Release the SQLite cursor behind the stream."""
+        close = getattr(self.rows, "close", None)
+        if callable(close):
+            with store_lock(store):
+                close()
+
     def skip_to(self, store: Any, offset: int) -> None:
         """Move to ``offset`` (re-running the query when asked to go back)."""
         if offset < self.position:
+            self.close(store)
             self.total, self.rows = open_stream(store, self.soql, self.include_deleted, self.api_version)
             self.position, self.lookahead = 0, []
         while self.position < offset:
@@ -93,9 +101,10 @@ class QueryCursor:
 
 
 class QueryCursors:
-    """Open query locators of one served org."""
+    """Open query locators of one served org (kept 15 idle minutes, at most ``MAX_CURSORS``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Any = None) -> None:
+        self.store = store
         self._cursors: OrderedDict[str, QueryCursor] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -104,7 +113,14 @@ class QueryCursors:
             self._expire()
             self._cursors[cursor.locator] = cursor
             while len(self._cursors) > MAX_CURSORS:
-                self._cursors.popitem(last=False)
+                self._cursors.popitem(last=False)[1].close(self.store)
+
+    def close_all(self) -> None:
+        """Close every stream (before the store closes)."""
+        with self._lock:
+            for cursor in self._cursors.values():
+                cursor.close(self.store)
+            self._cursors.clear()
 
     def get(self, locator: str) -> QueryCursor:
         with self._lock:
@@ -115,25 +131,19 @@ class QueryCursors:
             self._cursors.move_to_end(locator)
             return cursor
 
-    def drop(self, locator: str) -> None:
-        with self._lock:
-            self._cursors.pop(locator, None)
-
     def __len__(self) -> int:
         return len(self._cursors)
 
     def _expire(self) -> None:
         now = time.monotonic()
         for locator in [k for k, c in self._cursors.items() if now - c.last_used > CURSOR_IDLE_S]:
-            del self._cursors[locator]
+            self._cursors.pop(locator).close(self.store)
 
 
 def _page(ctx: Ctx, cursor: QueryCursor, request: Request) -> Response:
     records, done = cursor.take(ctx.store, batch_size(request))
     body: dict[str, Any] = {"totalSize": cursor.total, "done": done}
-    if done:
-        ctx.app.cursors.drop(cursor.locator)
-    else:
+    if not done:
         body["nextRecordsUrl"] = f"{ctx.base}/query/{cursor.locator}-{cursor.position}"
     body["records"] = records
     return Response.json(body)

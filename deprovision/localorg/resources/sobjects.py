@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from deprovision.localorg import errors
 from deprovision.localorg.http import Request, Response
-from deprovision.localorg.resources.common import auto_assign, record_values, resolve_type, split_csv_param
+from deprovision.localorg.resources.common import (
+    auto_assign,
+    in_version,
+    record_values,
+    resolve_type,
+    split_csv_param,
+)
 from deprovision.localorg.routes import Ctx
 
 _BASIC_KEYS = ("activateable", "createable", "custom", "customSetting", "deletable", "deprecatedAndHidden",
@@ -46,7 +52,7 @@ def retrieve(ctx: Ctx, request: Request) -> Response:
     """``GET sobjects/{type}/{id}[?fields=a,b]``: the record in REST shape."""
     spec = resolve_type(ctx.param("type"))
     fields = split_csv_param(request.query.get("fields")) or None
-    return Response.json(ctx.store.retrieve(spec.name, ctx.param("id"), fields))
+    return Response.json(in_version(ctx.store.retrieve(spec.name, ctx.param("id"), fields), ctx.version))
 
 
 def update(ctx: Ctx, request: Request) -> Response:
