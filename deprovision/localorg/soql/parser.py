@@ -73,7 +73,10 @@ class _Parser:
         self.expect_word("SELECT")
         select = self.select_list()
         self.expect_word("FROM")
-        if self.tok.kind != IDENT or "." in self.tok.text or self.tok.text.upper() in _CLAUSE_WORDS:
+        # "Group" is an object name too (FROM Group), unless it starts GROUP BY
+        is_group_object = self.tok.text.upper() == "GROUP" and not self.peek().is_word("BY")
+        if self.tok.kind != IDENT or "." in self.tok.text or (
+                self.tok.text.upper() in _CLAUSE_WORDS and not is_group_object):
             raise self.fail()
         obj = self.advance()
         where = having = None
