@@ -47,6 +47,7 @@ class _Resolution:
     successor: Successor | None
     notes: list[str]  # why candidates were passed over
     chain: list[str] | None = None  # usernames followed through leavers
+    invalid: bool = False  # the rule itself is wrong (reported as a playbook problem)
 
 
 class _Planner:
@@ -56,6 +57,7 @@ class _Planner:
         self.warnings: list[Warning] = []
         self.changes: list[Change] = []
         self.leaving: set[str] = set()
+        self.notes: dict[tuple[str, str, str, str], list[str]] = {}
         self.protected_profiles = {p.lower() for p in playbook.protect.profiles}
         self.protected_usernames = {u.lower() for u in playbook.protect.usernames}
         self.protected_ids = {to18(i) for i in playbook.protect.ids}
@@ -63,6 +65,15 @@ class _Planner:
     # --- warnings ---------------------------------------------------------------------------
     def warn(self, code: str, message: str, user_id: str | None = None, *, blocking: bool = False) -> None:
         self.warnings.append(Warning(code=code, message=message, user_id=user_id, blocking=blocking))
+
+    def note(self, user: OrgUser, code: str, obj: str, text: str) -> None:
+        """A per-object remark, merged across objects into one warning per user."""
+        self.notes.setdefault((user.id, user.username, code, text), []).append(obj)
+
+    def flush_notes(self) -> None:
+        for (user_id, username, code, text), objects in self.notes.items():
+            self.warn(code, f"{username}: {', '.join(objects)} records {text}", user_id)
+        self.notes.clear()
 
     def playbook_problem(self, path: tuple[str | int, ...], message: str) -> None:
         self.warn("playbook", f"{self.pb.locate(*path)}: {message}", blocking=True)
@@ -143,17 +154,17 @@ class _Planner:
             queue = self.snap.queues.get(spec[6:])
             if queue is None:
                 self._unknown(path, f"unknown queue '{spec[6:]}'")
-                return _Resolution(None, [f"queue '{spec[6:]}' does not exist"])
+                return _Resolution(None, [f"queue '{spec[6:]}' does not exist"], invalid=True)
             if obj not in queue.sobject_types:
                 owns = ", ".join(sorted(queue.sobject_types)) or "nothing"
                 self._unknown(path, f"queue '{queue.developer_name}' cannot own {obj} (it may own {owns})")
-                return _Resolution(None, [f"queue '{queue.developer_name}' cannot own {obj}"])
+                return _Resolution(None, [f"queue '{queue.developer_name}' cannot own {obj}"], invalid=True)
             return _Resolution(Successor(queue.id, queue.name, "queue", rule), [])
         if spec == "manager":
             return self._follow_managers(leaver, rule)
         user = self._find_user(spec, path)
         if user is None:
-            return _Resolution(None, [f"{spec} does not exist"])
+            return _Resolution(None, [f"{spec} does not exist"], invalid=True)
         why = self._usable(user)
         if why:
             return _Resolution(None, [f"{user.username} {why}"])
@@ -195,16 +206,19 @@ class _Planner:
         first = self._resolve_one(rule.to, rule.to.split(":")[0], leaver, obj, to_path)
         if first.successor:
             if first.chain:
-                self.warn("successor_chain", f"{leaver.username}: {obj} follows the manager chain "
-                                             f"{' → '.join(first.chain)} (the managers in between leave too)",
-                          leaver.id)
+                self.note(leaver, "successor_chain", obj, f"follow the manager chain {' → '.join(first.chain)} "
+                                                          "(the managers in between leave too)")
             return first.successor
+        if first.invalid:
+            return None
         notes = list(first.notes)
         if rule.fallback:
             second = self._resolve_one(rule.fallback, "fallback", leaver, obj, fb_path)
+            if second.invalid:
+                return None
             if second.successor:
-                self.warn("fallback_successor", f"{leaver.username}: {obj} goes to the fallback "
-                                                f"{second.successor.name} because {'; '.join(notes)}", leaver.id)
+                self.note(leaver, "fallback_successor", obj, f"go to the fallback {second.successor.name} "
+                                                             f"because {'; '.join(notes)}")
                 return second.successor
             notes += [f"fallback {n}" for n in second.notes]
         else:
@@ -347,12 +361,14 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
         owned_by_user.setdefault(owned.owner_id, []).append(owned)
     for user in chosen:
         planner.plan_user(user, grants_by_user.get(user.id, []), owned_by_user.get(user.id, []))
+        planner.flush_notes()
     planner.dependants()
     if not any(vars(playbook.actions).values()):
         planner.warn("no_actions", "the playbook has no actions: nothing would change")
     user_rank = {u.id: i for i, u in enumerate(chosen)}
     changes = sorted(planner.changes, key=lambda c: (
-        _PHASE_ORDER[c.phase], user_rank[c.user_id], _ACTION_ORDER[c.action], c.label.lower(), c.id))
+        _PHASE_ORDER[c.phase], user_rank[c.user_id], _ACTION_ORDER[c.action],
+        c.object if c.action == "reassign_owner" else "", c.label.lower(), c.id))
     warnings = sorted(planner.warnings, key=lambda w: (not w.blocking,))
     users = [PlanUser(id=u.id, username=u.username, name=u.name, email=u.email, is_active=u.is_active,
                       is_frozen=u.is_frozen, profile=u.profile, role=u.role, manager_id=u.manager_id,

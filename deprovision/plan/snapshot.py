@@ -326,8 +326,7 @@ def _grant(obj: str, row: dict[str, Any]) -> Grant | None:
         if row.get("PermissionSetGroupId"):
             psg = row.get("PermissionSetGroup") or {}
             name = psg.get("DeveloperName") or row["PermissionSetGroupId"]
-            return Grant(row["Id"], "remove_permission_set_group", row["AssigneeId"], obj, name,
-                         psg.get("MasterLabel") or name, stamp,
+            return Grant(row["Id"], "remove_permission_set_group", row["AssigneeId"], obj, name, name, stamp,
                          fields={"AssigneeId": row["AssigneeId"], "PermissionSetGroupId": row["PermissionSetGroupId"]})
         return Grant(row["Id"], "remove_permission_set", row["AssigneeId"], obj, ps.get("Name") or "",
                      ps.get("Name") or "", stamp, profile_owned=bool(ps.get("IsOwnedByProfile")),
