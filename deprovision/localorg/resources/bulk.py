@@ -266,7 +266,9 @@ def patch_ingest_job(ctx: Ctx, request: Request) -> Response:
         if job.state != "Open":
             raise _invalid_state(f"Job {job.id} is not Open")
         job.touch("UploadComplete")
+        answer = job.info()
         ctx.app.jobs.submit(_process_ingest, ctx.store, job)
+        return Response.json(answer)
     elif state == "Aborted":
         if job.state not in ("Open", "UploadComplete", "InProgress"):
             raise _invalid_state(f"Job {job.id} is already {job.state}")
@@ -452,9 +454,9 @@ def create_query_job(ctx: Ctx, request: Request) -> Response:
     soql = str(body.get("query") or "").strip()
     if not soql:
         raise errors.MALFORMED_QUERY("A query is required")
-    from deprovision.localorg.soql import parse
+    from deprovision.localorg.soql import compile_soql
 
-    parse(soql)  # MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE answer at once, as Salesforce does
+    compile_soql(soql)  # MALFORMED_QUERY / INVALID_FIELD / INVALID_TYPE answer at once, as Salesforce does
     delimiter, line_ending = _options(body)
     m = _FROM.search(soql)
     job = _Job(_job_id(), "query", operation, m.group(1) if m else "", ctx.actor_id, ctx.version,
@@ -463,8 +465,9 @@ def create_query_job(ctx: Ctx, request: Request) -> Response:
     if spec is not None:
         job.object = spec.name
     ctx.app.jobs.add(job)
+    created = job.info()  # as created: the worker may finish before this response is written
     ctx.app.jobs.submit(_process_query, ctx.store, job)
-    return Response.json(job.info())
+    return Response.json(created)
 
 
 def list_query_jobs(ctx: Ctx, request: Request) -> Response:
