@@ -193,9 +193,9 @@ class DemoBuilder:
         self.roles["Field Marketing:lead"] = fm
         self.roles["Field Marketing:member"] = s.add("UserRole", {
             "Name": "Field Marketer", "DeveloperName": "Field_Marketer", "ParentRoleId": fm})
-        for name, role_id in self.roles.items():  # Salesforce keeps one Role group per role
-            s.add("Group", {"Name": name, "DeveloperName": "Role_" + role_id[-8:], "Type": "Role",
-                            "RelatedId": role_id})
+        for role in list(s.rows["UserRole"]):  # Salesforce keeps one Role group per role
+            s.add("Group", {"Name": role["Name"], "DeveloperName": role["DeveloperName"], "Type": "Role",
+                            "RelatedId": role["Id"]})
 
     def person(self, username: str, first: str, last: str, dept: str, title: str, *, role: str | None,
                manager: str | None, profile: str = "Standard User", active: bool = True, frozen: bool = False,
