@@ -74,7 +74,7 @@ def canonical_bytes(event: dict[str, Any], raw: bytes) -> bytes:
 def parse_event(raw: bytes) -> dict[str, Any] | None:
     """The event on one line, or None when the line is not a JSON object with a hash."""
     try:
-        event = json.loads(raw)
+        event = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(event, dict) or not isinstance(event.get("hash"), str):
