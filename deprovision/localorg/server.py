@@ -154,7 +154,11 @@ class LocalOrgServer:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(cert.cert, cert.key)
         self._ca_bundle = cert.cert
-        self._httpd = _TLSHTTPServer((HOST, self.port), self.app, context)
+        try:
+            self._httpd = _TLSHTTPServer((HOST, self.port), self.app, context)
+        except OSError:
+            self.store.close()
+            raise
         self.port = self._httpd.server_address[1]
         self._access_token = self.store.issue_token(api_user_id(self.store))
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
