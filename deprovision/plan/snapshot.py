@@ -9,6 +9,7 @@ and app at execution time, so no plan file ever holds a secret.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -357,8 +358,16 @@ def _grant(obj: str, row: dict[str, Any]) -> Grant | None:
 
 
 def _org_message(exc: OrgError) -> str:
+    """Salesforce's own words about a refused query, without the query text and its column."""
     text = " ".join(exc.message.split())
-    return text if not exc.error_code or exc.error_code in text else f"{exc.error_code}: {text}"
+    match = re.search(r"ERROR at Row:\d+:Column:\d+ (.*)$", text)
+    if match:
+        text = match.group(1)
+        first = text.find(". ")
+        text = text[: first + 1] if first > 0 else text
+    else:
+        text = text.removeprefix("query failed: ").removeprefix(f"{exc.error_code}: ")
+    return f"{exc.error_code}: {text}" if exc.error_code else text
 
 
 def read_snapshot(client: Any, playbook: Playbook) -> Snapshot:
