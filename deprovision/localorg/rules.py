@@ -117,6 +117,8 @@ def before_create(store: Store, spec: Spec, data: dict, actor_id: str) -> str | 
             raise errors.SalesforceError("Duplicate Username.<br>The username already exists in this or another "
                                          "Salesforce organization. Usernames must be unique across all Salesforce "
                                          "organizations.", ["Username"], error_code="DUPLICATE_USERNAME")
+        if data.get("IsActive", 1):
+            _check_licence_available(store, data["ProfileId"])
     elif name == "PermissionSetAssignment":
         _prepare_psa(store, data)
     elif name == "GroupMember":
@@ -165,6 +167,8 @@ def after_create(store: Store, spec: Spec, data: dict, actor_id: str) -> None:
     if name == "User":
         store.system_write("UserLogin", {"UserId": data["Id"], "IsFrozen": 0, "IsPasswordLocked": 0},
                            actor_id=actor_id)
+        if data.get("IsActive"):
+            _count_licence(store, data["ProfileId"], 1)
         _add_profile_psa(store, data["Id"], data["ProfileId"], actor_id)
         store.audit("createduser", "Manage Users", f"Created new user {user_label(store, data['Id'])}",
                     actor_id=actor_id)
@@ -264,6 +268,26 @@ def before_update(store: Store, spec: Spec, old: dict, changes: dict, actor_id: 
             _check_profile_change(store, old, changes["ProfileId"])
         if changes.get("IsActive") == 0:
             check_deactivation(store, old)
+        if changes.get("IsActive") == 1:
+            _check_licence_available(store, changes.get("ProfileId", old["ProfileId"]))
+
+
+def _licence_of(store: Store, profile_id: str) -> dict | None:
+    return _one(store, 'SELECT l.* FROM "UserLicense" l JOIN "Profile" p ON p."UserLicenseId" = l."Id" '
+                       'WHERE p."Id" = ?', (profile_id,))
+
+
+def _check_licence_available(store: Store, profile_id: str) -> None:
+    """Creating or reactivating a user needs a free seat of the profile's licence."""
+    licence = _licence_of(store, profile_id)
+    if licence and licence["TotalLicenses"] is not None and (licence["UsedLicenses"] or 0) >= licence["TotalLicenses"]:
+        raise errors.SalesforceError("License Limit Exceeded", error_code="LICENSE_LIMIT_EXCEEDED")
+
+
+def _count_licence(store: Store, profile_id: str, delta: int) -> None:
+    licence = _licence_of(store, profile_id)
+    if licence:
+        _bump(store, "UserLicense", licence["Id"], delta)
 
 
 def _check_profile_change(store: Store, user: dict, new_profile_id: str) -> None:
@@ -331,6 +355,7 @@ def after_update(store: Store, spec: Spec, old: dict, changes: dict, actor_id: s
 def _after_user_update(store: Store, old: dict, changes: dict, actor_id: str) -> None:
     who = user_label(store, old["Id"])
     if "IsActive" in changes:
+        _count_licence(store, changes.get("ProfileId", old["ProfileId"]), 1 if changes["IsActive"] else -1)
         action, verb = ("activateduser", "Activated") if changes["IsActive"] else ("deactivateduser", "Deactivated")
         store.audit(action, "Manage Users", f"{verb} user {who}", actor_id=actor_id)
     if "ProfileId" in changes:

@@ -68,6 +68,9 @@ def create_tables(conn: sqlite3.Connection, *, indexes: bool = True) -> None:
                 conn.execute(stmt)
     for stmt in _INTERNAL_TABLES:
         conn.execute(stmt)
+    app_columns = {row[1] for row in conn.execute('PRAGMA table_info("_connected_app")')}
+    if "execution_user_id" not in app_columns:
+        conn.execute('ALTER TABLE "_connected_app" ADD COLUMN execution_user_id TEXT')
 
 
 def create_indexes(conn: sqlite3.Connection) -> None:
@@ -181,10 +184,10 @@ def from_storage(f: schema.FieldSpec, value: object) -> object:
     return value
 
 
-def record_url(obj: str, record_id: str | None) -> str:
-    """The ``attributes.url`` of a record."""
-    return f"/services/data/v{API_VERSION}/sobjects/{obj}/{record_id}" if record_id else \
-        f"/services/data/v{API_VERSION}/sobjects/{obj}"
+def record_url(obj: str, record_id: str | None, api_version: str = API_VERSION) -> str:
+    """The ``attributes.url`` of a record (or of the object when ``record_id`` is None)."""
+    base = f"/services/data/v{api_version}/sobjects/{obj}"
+    return f"{base}/{record_id}" if record_id else base
 
 
 def _method_not_allowed(spec: schema.ObjectSpec, method: str) -> errors.SalesforceError:
@@ -371,23 +374,24 @@ class Store:
             raise errors.NOT_FOUND("The requested resource does not exist")
         return spec
 
-    def describe(self, obj: str) -> dict:
+    def describe(self, obj: str, *, api_version: str = API_VERSION) -> dict:
         """The describe of ``obj`` in Salesforce's shape."""
         spec = self.spec(obj)
+        url = record_url(spec.name, None, api_version)
         return {
             "name": spec.name, "label": spec.label or spec.name, "labelPlural": (spec.label or spec.name) + "s",
             "keyPrefix": spec.key_prefix, "createable": spec.createable, "updateable": spec.updateable,
             "deletable": spec.deletable, "queryable": spec.queryable, "retrieveable": True,
             "searchable": not spec.setup, "custom": spec.custom, "layoutable": not spec.setup,
-            "urls": {"sobject": record_url(spec.name, None), "describe": record_url(spec.name, None) + "/describe",
-                     "rowTemplate": record_url(spec.name, "{ID}")},
+            "urls": {"sobject": url, "describe": url + "/describe", "rowTemplate": url + "/{ID}"},
             "fields": [_describe_field(f) for f in spec.fields],
         }
 
-    def describe_global(self) -> dict:
+    def describe_global(self, *, api_version: str = API_VERSION) -> dict:
         """``/sobjects``: every object with its flags."""
         return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
-            {k: v for k, v in self.describe(s.name).items() if k != "fields"} for s in schema.OBJECTS]}
+            {k: v for k, v in self.describe(s.name, api_version=api_version).items() if k != "fields"}
+            for s in schema.OBJECTS]}
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -413,7 +417,8 @@ class Store:
             raise errors.ENTITY_IS_DELETED("entity is deleted")
         return row
 
-    def retrieve(self, obj: str, record_id: str, fields: list[str] | None = None) -> dict:
+    def retrieve(self, obj: str, record_id: str, fields: list[str] | None = None, *,
+                 api_version: str = API_VERSION) -> dict:
         """One record in REST shape; ``fields`` limits the fields (unknown ones: INVALID_FIELD)."""
         spec = self.spec(obj)
         wanted = []
@@ -423,17 +428,18 @@ class Store:
                 raise errors.INVALID_FIELD(f"No such column '{name}' on sobject of type {spec.name}")
             wanted.append(f)
         row = self._live_row(spec, record_id)
-        out: dict[str, Any] = {"attributes": {"type": spec.name, "url": record_url(spec.name, row["Id"])}}
+        out: dict[str, Any] = {"attributes": {"type": spec.name,
+                                              "url": record_url(spec.name, row["Id"], api_version)}}
         for f in wanted:
             out[f.name] = from_storage(f, row.get(f.name))
         return out
 
-    def query(self, soql: str, *, include_deleted: bool = False):
-        """Run SOQL through the SOQL engine; returns its QueryResult."""
+    def query(self, soql: str, *, include_deleted: bool = False, **options: Any):
+        """Run SOQL through the SOQL engine (options such as ``api_version`` pass through); a QueryResult."""
         from deprovision.localorg import soql as engine
 
         with self._lock:
-            return engine.execute(self._conn, soql, include_deleted=include_deleted)
+            return engine.execute(self._conn, soql, include_deleted=include_deleted, **options)
 
     def select(self, sql: str, params: tuple | list = ()) -> list[dict]:
         """Plain SQL read returning rows as dicts (for rules, seeds and tests)."""
@@ -656,7 +662,7 @@ class Store:
         """A new access token (``00D…!…``) for an active, unfrozen user; opens an AuthSession."""
         with self.transaction():
             user = self.check_can_log_in(ids.to18(user_id))
-            token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}"
+            token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48).replace('-', '.')}"  # sf CLI: 00D\w+![.\w]*
             session_id = self.system_write("AuthSession", {
                 "UsersId": user["Id"], "SessionType": "Oauth2", "LoginType": login_type, "SourceIp": source_ip,
                 "NumSecondsValid": 7200, "UserType": "Standard", "IsCurrent": 0,

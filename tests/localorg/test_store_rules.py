@@ -119,6 +119,25 @@ def test_configured_blockers_refuse_deactivation(store, setting, message):
     deactivate(store, uid)
 
 
+def licence_used(store: Store, name: str = "Salesforce") -> int:
+    return store.select('SELECT "UsedLicenses" FROM "UserLicense" WHERE "Name" = ?', (name,))[0]["UsedLicenses"]
+
+
+def test_deactivation_frees_a_licence_and_reactivation_needs_one(store):
+    before = licence_used(store)
+    uid = new_user(store, "u@acme.example")
+    assert licence_used(store) == before + 1
+    deactivate(store, uid)
+    assert licence_used(store) == before
+    store.conn.execute('UPDATE "UserLicense" SET "TotalLicenses" = "UsedLicenses" WHERE "Name" = \'Salesforce\'')
+    with pytest.raises(errors.SalesforceError) as exc:
+        store.update("User", uid, {"IsActive": True}, actor_id=ADMIN)
+    assert (exc.value.error_code, exc.value.message) == ("LICENSE_LIMIT_EXCEEDED", "License Limit Exceeded")
+    with pytest.raises(errors.SalesforceError):
+        new_user(store, "v@acme.example")
+    new_user(store, "p@acme.example", "Standard Platform User")
+
+
 def test_hierarchy_field_value_blocks_deactivation(store):
     approver = new_user(store, "a@acme.example")
     new_user(store, "b@acme.example", Backup_Approver__c=approver)

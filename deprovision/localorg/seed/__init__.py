@@ -7,6 +7,8 @@ tests can take a fresh copy cheaply with ``Store.open_copy(template(kind))``.
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -49,6 +51,7 @@ def template(kind: str = "empty", **options: int) -> Path:
         path = _templates.get(key)
         if path is None or not path.exists():
             folder = Path(tempfile.mkdtemp(prefix="deprovision-seed-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
             path = folder / f"{kind}.db"
             store = Store.open(path)
             try:

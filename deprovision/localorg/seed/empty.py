@@ -78,7 +78,8 @@ def finish(store: Store, base: OrgBase) -> None:
     store.conn.execute(
         'UPDATE "UserLicense" SET "UsedLicenses" = (SELECT COUNT(*) FROM "User" u JOIN "Profile" p '
         'ON p."Id" = u."ProfileId" WHERE p."UserLicenseId" = "UserLicense"."Id" AND u."IsActive" = 1)')
-    store.conn.execute('UPDATE "UserLicense" SET "TotalLicenses" = "UsedLicenses" WHERE "UsedLicenses" > "TotalLicenses"')
+    store.conn.execute('UPDATE "UserLicense" SET "TotalLicenses" = "UsedLicenses" + "UsedLicenses" / 10 + 10 '
+                       'WHERE "UsedLicenses" > "TotalLicenses"')
     store.set_api_user(base.admin_id)
     store.set_password(base.admin_id, DEMO_PASSWORD, DEMO_SECURITY_TOKEN)
     cert, key = _self_signed(CONNECTED_APP_NAME)
