@@ -51,9 +51,11 @@ class OrgClient:
         self.label = label
         self.bulk_poll_seconds = bulk_poll_seconds
         self.relogins = 0
+        self.retries = 0  # transient failures retried (whole calls and single records)
         instrument(http, self.counter)
         self._relogin = relogin
-        self._hooks = RetryHooks(relogin=self._renew if relogin else None, check_limit=self._check_daily_limit)
+        self._hooks = RetryHooks(relogin=self._renew if relogin else None, check_limit=self._check_daily_limit,
+                                 on_retry=self._count_retry)
         self._identity: dict[str, Any] | None = None
         self._use(session)
 
@@ -67,6 +69,9 @@ class OrgClient:
         assert self._relogin is not None
         self._use(self._relogin())
         self.relogins += 1
+
+    def _count_retry(self, action: str, kind: object, attempt: int, wait: float) -> None:
+        self.retries += 1
 
     def _call(self, action: str, fn: Callable[[], Any], *, idempotent: bool = True,
               record_id: str | None = None) -> Any:
@@ -232,6 +237,7 @@ class OrgClient:
                 retry = [i for i in pending if _transient(results[i]) or results[i].error_code == _ROLLED_BACK]
             if not retry or attempt >= self.retry.max_attempts:
                 break
+            self.retries += len(retry)
             self.retry.sleep(self.retry.delay(attempt))
             pending = retry
         return [r if r is not None else RecordResult.failed(ids[i], "NO_RESULT", "no result returned")

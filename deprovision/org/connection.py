@@ -19,7 +19,7 @@ from deprovision.org.client import OrgClient
 from deprovision.org.config import load_org
 from deprovision.org.retry import RetryPolicy
 from deprovision.org.sfcli import cli_session
-from deprovision.org.transport import DEFAULT_API_VERSION, make_http_session, trust
+from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, instrument, make_http_session, trust
 
 LOCAL_DB_NAME = "localorg.sqlite3"
 
@@ -69,9 +69,11 @@ def open_client(
         http = _http(session, options.ca_bundle or config.ca_bundle, config.timeout)
         version = api_version if options.api_version else (config.api_version or DEFAULT_API_VERSION)
         login = make_login(config, http, version, environ)
+        counter = CallCounter()
+        instrument(http, counter)  # the first login is counted too
         with _closing(http):
             first = login()
-            yield OrgClient(first, http, api_version=version, relogin=login,
+            yield OrgClient(first, http, api_version=version, relogin=login, counter=counter,
                             label=f"org {config.name} ({config.method})", **common)
         return
 

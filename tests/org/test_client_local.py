@@ -164,3 +164,18 @@ def test_limits_and_limit_info_are_read(client: OrgClient) -> None:
 def test_identity_of_the_api_user(client: OrgClient, org_server: LocalOrgServer) -> None:
     assert client.api_user == {"id": ADMIN_ID, "username": "admin@acme.example", "name": "Ada Admin"}
     assert client.org_id == org_server.org_id
+
+
+def test_composite_splits_independent_subrequests_into_25s(client: OrgClient) -> None:
+    url = f"/services/data/v{client.api_version}/sobjects/User/{ADMIN_ID}"
+    before = client.api_calls
+    results = client.composite([{"method": "GET", "url": url, "referenceId": f"r{n}"} for n in range(30)])
+    assert client.api_calls - before == 2
+    assert [r["referenceId"] for r in results] == [f"r{n}" for n in range(30)]
+
+
+def test_composite_refuses_to_split_what_references_itself(client: OrgClient) -> None:
+    subrequests = [{"method": "GET", "url": "/services/data/v62.0/sobjects/User/@{r0.Id}", "referenceId": f"r{n}"}
+                   for n in range(30)]
+    with pytest.raises(ValueError, match="cannot be split"):
+        client.composite(subrequests)

@@ -25,6 +25,7 @@ def test_transient_faults_are_retried_until_the_query_succeeds(client: OrgClient
     assert len(rows) == 1
     assert client.api_calls - before == 3
     assert len(sleeps) == 2 and sleeps[0] < sleeps[1]
+    assert client.retries == 2
 
 
 def test_a_write_is_retried_after_a_lock_error(client: OrgClient, org_server: LocalOrgServer,
