@@ -74,7 +74,7 @@ def build_small_org(conn: sqlite3.Connection, now: datetime | None = None) -> No
     insert(conn, "Contact", Id=CONTACT, LastName="Doe", FirstName="Jane", AccountId=ACME, OwnerId=ALICE)
     insert(conn, "Lead", Id=LEAD, LastName="Lead", Company="Hooli", OwnerId=QUEUE)
     insert(conn, "Case", Id=CASE_ALICE, Subject="Printer", OwnerId=ALICE, AccountId=ACME, IsClosed=0)
-    insert(conn, "Case", Id=CASE_QUEUE, Subject="Login", OwnerId=QUEUE, IsClosed=0)
+    insert(conn, "Case", Id=CASE_QUEUE, Subject="Login", OwnerId=QUEUE, IsClosed=0, CaseNumber="00001002")
     insert(conn, "Case", Id=CASE_CAROL, Subject="Refund", OwnerId=CAROL, IsClosed=1)
     insert(conn, "Task", Id=TASK_ACCOUNT, Subject="Call", WhatId=ACME, WhoId=CONTACT, OwnerId=ALICE,
            ActivityDate=now.date().isoformat())

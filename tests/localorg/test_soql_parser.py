@@ -191,3 +191,26 @@ def test_outside_the_subset_is_malformed_never_ignored(soql):
     with pytest.raises(errors.MALFORMED_QUERY) as e:
         parse(soql)
     assert "ERROR at Row:1:Column:" in e.value.message
+
+
+@pytest.mark.parametrize(("literal", "start", "end"), [
+    ("TODAY", "2026-03-31", "2026-04-01"),
+    ("YESTERDAY", "2026-03-30", "2026-03-31"),
+    ("TOMORROW", "2026-04-01", "2026-04-02"),
+    ("LAST_N_DAYS:1", "2026-03-30", "2026-04-01"),  # Salesforce: yesterday and today
+    ("NEXT_N_DAYS:2", "2026-04-01", "2026-04-03"),  # starting tomorrow
+    ("N_DAYS_AGO:3", "2026-03-28", "2026-03-29"),
+    ("LAST_90_DAYS", "2025-12-31", "2026-04-01"),
+    ("LAST_MONTH", "2026-02-01", "2026-03-01"),
+    ("THIS_MONTH", "2026-03-01", "2026-04-01"),
+    ("NEXT_MONTH", "2026-04-01", "2026-05-01"),
+    ("THIS_YEAR", "2026-01-01", "2027-01-01"),
+    ("LAST_YEAR", "2025-01-01", "2026-01-01"),
+])
+def test_relative_date_literal_ranges(literal, start, end):
+    from datetime import date
+
+    from deprovision.localorg.soql.values import date_range
+
+    func = parse(f"SELECT Id FROM Account WHERE CreatedDate = {literal}").where.value
+    assert tuple(d.isoformat() for d in date_range(func, date(2026, 3, 31))) == (start, end)

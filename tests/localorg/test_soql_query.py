@@ -285,7 +285,7 @@ def test_what_and_who_relationships(org):  # noqa: F811
     assert records[TASK_ACCOUNT]["Who"]["Name"] == "Jane Doe"
     assert records[TASK_CASE]["What"] == {
         "attributes": {"type": "Case", "url": f"/services/data/v62.0/sobjects/Case/{CASE_QUEUE}"},
-        "Name": None, "Id": CASE_QUEUE,
+        "Name": "00001002", "Id": CASE_QUEUE,  # the Name object's Name of a case is its CaseNumber
     }
     assert records[TASK_CASE]["Who"]["attributes"]["type"] == "Lead"
     assert records[TASK_NONE]["What"] is None and records[TASK_NONE]["Who"] is None

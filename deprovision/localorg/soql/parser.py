@@ -19,8 +19,9 @@ from deprovision.localorg.soql.lexer import (
 )
 
 AGGREGATES = ("COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG")
-DATE_FUNCTIONS = ("TODAY", "YESTERDAY", "TOMORROW")
-DATE_N_FUNCTIONS = ("LAST_N_DAYS", "NEXT_N_DAYS")
+DATE_FUNCTIONS = ("TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS", "LAST_MONTH", "THIS_MONTH",
+                  "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR")
+DATE_N_FUNCTIONS = ("LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO")
 COMPARISON_OPS = ("=", "!=", "<>", "<", ">", "<=", ">=")
 # Words that end a SELECT item or a clause, so they cannot be aliases.
 _CLAUSE_WORDS = frozenset(

@@ -91,6 +91,17 @@ def field_sql(spec: schema.ObjectSpec, alias: str, f: schema.FieldSpec) -> str:
 _NAME_TYPE = schema.FieldSpec("Type", schema.PICKLIST, createable=False, updateable=False)
 
 
+# The Name object's Name, for objects whose name field is called otherwise.
+_NAME_FIELDS = {"Case": "CaseNumber", "Task": "Subject", "Event": "Subject", "Dashboard": "Title"}
+
+
+def _polymorphic_field(spec: schema.ObjectSpec, name: str) -> schema.FieldSpec | None:
+    found = spec.field(name)
+    if found is None and name.lower() == "name" and spec.name in _NAME_FIELDS:
+        found = spec.field(_NAME_FIELDS[spec.name])
+    return found
+
+
 def _polymorphic_type_sql(node: Node) -> str:
     whens = []
     for spec, alias in node.targets:
@@ -161,7 +172,8 @@ class Scope:
         name = parts[-1]
         if node.polymorphic and name.lower() == "type":
             return Column(node, _NAME_TYPE, "Type", _polymorphic_type_sql(node))
-        found = [(spec, alias, spec.field(name)) for spec, alias in node.targets]
+        found = [(spec, alias, _polymorphic_field(spec, name) if node.polymorphic else spec.field(name))
+                 for spec, alias in node.targets]
         found = [(spec, alias, f) for spec, alias, f in found if f is not None]
         if not found:
             entity = "Name" if node.polymorphic else node.targets[0][0].name
@@ -169,7 +181,8 @@ class Scope:
                            f"No such column '{name}' on entity '{entity}'. {_CUSTOM_FIELD_HINT}")
         exprs = [field_sql(spec, alias, f) for spec, alias, f in found]
         sql = exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})"
-        return Column(node, found[0][2], found[0][2].name, sql)
+        canonical = next((f.name for _s, _a, f in found if f.name.lower() == name.lower()), found[0][2].name)
+        return Column(node, found[0][2], canonical, sql)
 
 
 class _Aliases:

@@ -55,20 +55,36 @@ def parse_datetime_literal(text: str) -> datetime:
     return local - offset
 
 
+def _month_start(day: date, months_ahead: int) -> date:
+    index = day.year * 12 + day.month - 1 + months_ahead
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def date_range(func: ast.DateFunction, today: date) -> tuple[date, date]:
-    """The half-open day range [start, end) a relative date literal stands for."""
-    if func.name == "TODAY":
-        return today, today + timedelta(days=1)
-    if func.name == "YESTERDAY":
-        return today - timedelta(days=1), today
-    if func.name == "TOMORROW":
-        return today + timedelta(days=1), today + timedelta(days=2)
-    n = func.n or 0
-    if func.name == "LAST_N_DAYS":  # the past n days and today
-        return today - timedelta(days=n), today + timedelta(days=1)
-    if func.name == "NEXT_N_DAYS":  # the next n days, starting tomorrow
-        return today + timedelta(days=1), today + timedelta(days=n + 1)
-    raise ValueError(func.name)
+    """The half-open day range [start, end) a relative date literal stands for (UTC days)."""
+    day = timedelta(days=1)
+    name, n = func.name, func.n or 0
+    if name == "LAST_90_DAYS":
+        name, n = "LAST_N_DAYS", 90
+    elif name == "NEXT_90_DAYS":
+        name, n = "NEXT_N_DAYS", 90
+    fixed = {
+        "TODAY": (today, today + day),
+        "YESTERDAY": (today - day, today),
+        "TOMORROW": (today + day, today + 2 * day),
+        "LAST_N_DAYS": (today - n * day, today + day),  # the past n days and today
+        "NEXT_N_DAYS": (today + day, today + (n + 1) * day),  # the next n days, starting tomorrow
+        "N_DAYS_AGO": (today - n * day, today - (n - 1) * day),
+        "LAST_MONTH": (_month_start(today, -1), _month_start(today, 0)),
+        "THIS_MONTH": (_month_start(today, 0), _month_start(today, 1)),
+        "NEXT_MONTH": (_month_start(today, 1), _month_start(today, 2)),
+        "LAST_YEAR": (date(today.year - 1, 1, 1), date(today.year, 1, 1)),
+        "THIS_YEAR": (date(today.year, 1, 1), date(today.year + 1, 1, 1)),
+        "NEXT_YEAR": (date(today.year + 1, 1, 1), date(today.year + 2, 1, 1)),
+    }
+    if name not in fixed:
+        raise ValueError(func.name)
+    return fixed[name]
 
 
 def range_bounds(func: ast.DateFunction, field_type: str, today: date) -> tuple[str, str]:
