@@ -158,5 +158,9 @@ class LocalOrgRequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # the path only: query strings can carry secrets (revoke?token=...)
+        log.debug("local org: %s %s -> %s", self.command, urlsplit(self.path).path, code)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib signature)
-        log.debug("local org: " + format, *args)
+        log.debug("local org: connection message (%s)", type(self).__name__)

@@ -121,3 +121,29 @@ def test_relationship_fields_come_back_nested(served_org):
                    "LIMIT 1")["records"][0]
     assert row["Owner"]["Username"] == "nina.patel@acme.example"
     assert row["Owner"]["attributes"]["type"] == "User"
+
+
+def test_paging_while_the_paged_rows_are_updated(paged_org):
+    """Query owner X page by page and move each page to owner Y before asking for the next."""
+    sf = connect(paged_org)
+    store = paged_org.store
+    ops = store.create("User", {"Username": "ops2@acme.example", "Email": "ops2@acme.example", "LastName": "Ops",
+                                "Alias": "ops2", "ProfileId": sf.query("SELECT ProfileId FROM User LIMIT 1")[
+                                    "records"][0]["ProfileId"]}, actor_id=store.api_user_id)
+    admin = store.api_user_id
+    page = sf.query(f"SELECT Id FROM Account WHERE OwnerId = '{admin}' ORDER BY Id",
+                    headers={"Sforce-Query-Options": "batchSize=200"})
+    seen = []
+    while True:
+        ids = [r["Id"] for r in page["records"]]
+        seen.extend(ids)
+        for start in range(0, len(ids), 200):
+            results = sf.restful("composite/sobjects", method="PATCH", json={"records": [
+                {"attributes": {"type": "Account"}, "id": i, "OwnerId": ops} for i in ids[start:start + 200]]})
+            assert all(r["success"] for r in results)
+        if page["done"]:
+            break
+        page = sf.query_more(page["nextRecordsUrl"], identifier_is_url=True,
+                             headers={"Sforce-Query-Options": "batchSize=200"})
+    assert len(seen) == len(set(seen)) == 4500
+    assert sf.query(f"SELECT COUNT() FROM Account WHERE OwnerId = '{ops}'")["totalSize"] == 4500
