@@ -25,14 +25,21 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".records.gz")
 
 
-def write_plan(plan: Plan, path: Path, *, threshold: int = SIDECAR_THRESHOLD) -> Path | None:
-    """Write ``plan`` as JSON at ``path``; returns the sidecar's path when one was written."""
+def write_plan(plan: Plan, path: Path, *, threshold: int = SIDECAR_THRESHOLD,
+               min_change: int = SIDECAR_MIN_CHANGE) -> Path | None:
+    """Write ``plan`` as JSON at ``path``; returns the sidecar's path when one was written.
+
+    When the plan holds more than ``threshold`` record ids, the ids of every change with at least
+    ``min_change`` of them go to the sidecar.
+    """
     data = redact(plan.to_dict())
     total = sum(len(c["record_ids"]) for c in data["changes"])
     sidecar = sidecar_path(path)
     written = None
+    moved = {}
     if total > threshold:
-        moved = {c["id"]: c["record_ids"] for c in data["changes"] if len(c["record_ids"]) >= SIDECAR_MIN_CHANGE}
+        moved = {c["id"]: c["record_ids"] for c in data["changes"] if len(c["record_ids"]) >= min_change}
+    if moved:
         blob = gzip.compress(json.dumps(moved, separators=(",", ":")).encode(), mtime=0)
         digest = hashlib.sha256(blob).hexdigest()
         sidecar.write_bytes(blob)

@@ -188,6 +188,7 @@ class _Reader:
     # --- owned records ------------------------------------------------------------------------------
     def read_owned(self) -> None:
         ids = [u.id for u in self.snap.targets]
+        counted: set[str] = set()
         for obj, rule in sorted(self.pb.reassign_rules().items()):
             self.snap.owned_where[obj] = rule.where
             path = ("actions", "reassign", "objects", obj)
@@ -205,12 +206,18 @@ class _Reader:
                 continue
             sets = {r["OwnerId"]: OwnedSet(obj, r["OwnerId"], [], r["expr0"], r.get("expr1"))
                     for r in counts if r.get("expr0")}
+            if rule.where is None:  # the same count serves the backup
+                for owner, owned_set in sets.items():
+                    self.snap.backup_counts.setdefault(owner, {})[obj] = owned_set.count
+                counted.add(obj)
             total = sum(s.count for s in sets.values())
             if total:
                 self._read_records(obj, rule.where, sorted(sets), sets, use_bulk=total > BULK_THRESHOLD)
             self.snap.owned.extend(sets[k] for k in sorted(sets))
         if self.pb.actions.backup:
             for i, obj in enumerate(self.pb.actions.backup.objects):
+                if obj in counted:
+                    continue
                 try:
                     if not ids:
                         list(self.client.query(f"SELECT Id FROM {obj} LIMIT 1"))

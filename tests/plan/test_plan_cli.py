@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOKS = ROOT / "playbooks"
@@ -181,3 +184,18 @@ def test_playbook_problems_found_in_the_org(cli, org_args, tmp_path, body, expec
     code, _, err = cli("plan", str(book), *org_args)
     assert code == 2, err
     assert any(line.strip().removeprefix("Error: ") == f"{tmp_path}/{expected}" for line in err.splitlines()), err
+
+
+@pytest.mark.browser
+def test_html_diff_of_the_demo_org_in_chromium(cli, org_args, tmp_path):
+    from browser import dump_dom, is_blank, screenshot
+
+    code, out, err = cli("plan", str(BOOKS / "november-leavers.yaml"), "--format", "html", *org_args)
+    assert code == 0, err
+    assert err.splitlines()[0].startswith("Plan: 4 users, ")
+    page = tmp_path / "plan.html"
+    page.write_text(out, encoding="utf-8")
+    assert not is_blank(screenshot(page, tmp_path / "plan.png"))
+    dom = dump_dom(page)
+    for name in ("Nina Patel", "Li Wei", "Diego Ramos", "Sofia Rossi", "Omar Haddad", "Support Queue"):
+        assert name in dom
