@@ -1,7 +1,8 @@
 """``open_client``: pick the org the user asked for, connect, and hand out an ``OrgClient``.
 
-Order: ``--instance-url``/``--access-token`` (or SF_* variables) → ``--org sf:ALIAS`` (the Salesforce
-CLI) → ``--org NAME`` (``deprovision.toml``) → the embedded local org in the state folder.
+Order: ``--org sf:ALIAS`` (the Salesforce CLI) → ``--org NAME`` (``deprovision.toml``) →
+``--instance-url``/``--access-token`` (or SF_* variables) → the embedded local org in the state folder.
+A named org wins over a session in the environment, so a stray SF_ACCESS_TOKEN never redirects ``--org``.
 """
 
 from __future__ import annotations
@@ -42,19 +43,6 @@ def open_client(
     api_version = _version(options.api_version)
     common = {"retry": retry, "bulk_poll_seconds": bulk_poll_seconds}
 
-    if options.instance_url or options.access_token:
-        if not (options.instance_url and options.access_token):
-            raise InvalidInputError("--instance-url and --access-token go together "
-                                    "(or SF_INSTANCE_URL and SF_ACCESS_TOKEN)")
-        url = options.instance_url.strip().rstrip("/")
-        if not url.startswith("https://"):
-            raise InvalidInputError(f"--instance-url must start with https:// (got {url})")
-        http = _http(session, options.ca_bundle)
-        with _closing(http):
-            yield OrgClient(OrgSession(options.access_token, url), http, api_version=api_version,
-                            label="direct session", **common)
-        return
-
     if options.org and options.org.startswith("sf:"):
         alias = options.org[3:]
         first = cli_session(alias, environ)
@@ -75,6 +63,19 @@ def open_client(
             first = login()
             yield OrgClient(first, http, api_version=version, relogin=login, counter=counter,
                             label=f"org {config.name} ({config.method})", **common)
+        return
+
+    if options.instance_url or options.access_token:
+        if not (options.instance_url and options.access_token):
+            raise InvalidInputError("--instance-url and --access-token go together "
+                                    "(or SF_INSTANCE_URL and SF_ACCESS_TOKEN)")
+        url = options.instance_url.strip().rstrip("/")
+        if not url.startswith("https://"):
+            raise InvalidInputError(f"--instance-url must start with https:// (got {url})")
+        http = _http(session, options.ca_bundle)
+        with _closing(http):
+            yield OrgClient(OrgSession(options.access_token, url), http, api_version=api_version,
+                            label="direct session", **common)
         return
 
     with embedded_local_org(state_dir) as server:

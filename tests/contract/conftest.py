@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -67,9 +68,12 @@ def contract_target(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         yield Target(org.replace(":", "_"), record,
                      lambda: open_client(OrgOptions(org=org), state, retry=fast_retry(), bulk_poll_seconds=0.5))
         return
+    from deprovision.localorg import seed
     from deprovision.localorg.server import LocalOrgServer
 
-    server = LocalOrgServer(Path(state) / "org.db", seed="demo").start()
+    db = Path(state) / "org.db"
+    shutil.copyfile(seed.template("demo"), db)  # the demo org, built once per test session
+    server = LocalOrgServer(db).start()
     options = OrgOptions(instance_url=server.instance_url, access_token=server.access_token,
                          ca_bundle=server.ca_bundle)
     try:

@@ -250,3 +250,15 @@ def test_an_unknown_sf_alias_is_an_org_error(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(OrgError, match="sf org display failed"):
         with open_client(OrgOptions(org="sf:nobody"), tmp_path):
             pass
+
+
+def test_a_named_org_wins_over_a_session_in_the_environment(org_server: LocalOrgServer, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    password_config(tmp_path, monkeypatch)
+    monkeypatch.setenv("SF_INSTANCE_URL", "https://127.0.0.1:9")
+    monkeypatch.setenv("SF_ACCESS_TOKEN", "00D000000000001!stray")
+    http, adapter = routed_session(org_server.instance_url, org_server.ca_bundle)
+    with open_client(OrgOptions.from_env(org="local"), tmp_path, session=http) as client:
+        assert client.label == "org local (password)"
+        assert client.api_user["username"] == ADMIN_USERNAME
+    assert adapter.routed == ["login.salesforce.com"]
