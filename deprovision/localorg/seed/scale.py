@@ -111,6 +111,18 @@ def bulk_records(store: Store, owners: list[str], total: int, actor: str) -> Non
     """Insert ``total`` records over the six objects, owners round-robin, then (re)build the indexes."""
     counts = {obj: int(total * share) for obj, share in SHARES.items()}
     counts["Account"] += total - sum(counts.values())
+    # A new database being seeded needs no rollback journal: writing without one is about a third faster.
+    journal = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+    if journal != "memory":
+        store.conn.execute("PRAGMA journal_mode=OFF")
+    try:
+        _insert_all(store, counts, owners, actor)
+    finally:
+        if journal != "memory":
+            store.conn.execute(f"PRAGMA journal_mode={journal}")
+
+
+def _insert_all(store: Store, counts: dict[str, int], owners: list[str], actor: str) -> None:
     with store.transaction():
         _drop_indexes(store, SHARES)
         accounts = counts["Account"]
