@@ -309,11 +309,27 @@ class Store:
                            'ON CONFLICT(key) DO UPDATE SET value = excluded.value', (key, value))
 
     def configure(self, **changes: object) -> OrgSettings:
-        """Change org settings (names as in ``OrgSettings``) and persist them."""
+        """Change org settings (names as in ``OrgSettings``) and persist them.
+
+        User settings (``*_id``, ``*_ids``) also take usernames, stored as the users' ids.
+        """
         with self._lock:
+            for name, value in list(changes.items()):
+                if name.endswith("_id") and isinstance(value, str):
+                    changes[name] = self._user_ref(value)
+                elif name.endswith("_ids") and isinstance(value, list):
+                    changes[name] = [self._user_ref(v) for v in value]
             self.settings = self.settings.changed(**changes)
             self._set_meta("settings", self.settings.to_json())
             return self.settings
+
+    def _user_ref(self, value: str) -> str:
+        if "@" not in value:
+            return ids.to18(value)
+        user = self.user_by_username(value)
+        if user is None:
+            raise ValueError(f"no user with username {value!r}")
+        return user["Id"]
 
     def next_number(self, key: str) -> int:
         """The next value of the persistent counter ``key`` (1, 2, ...)."""

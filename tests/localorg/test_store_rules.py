@@ -138,6 +138,16 @@ def test_deactivation_frees_a_licence_and_reactivation_needs_one(store):
     new_user(store, "p@acme.example", "Standard Platform User")
 
 
+def test_blockers_can_be_configured_by_username(store):
+    uid = new_user(store, "u@acme.example")
+    assert store.configure(email_alert_recipient_ids=["u@acme.example"]).email_alert_recipient_ids == [uid]
+    with pytest.raises(errors.SalesforceError) as exc:
+        deactivate(store, uid)
+    assert "only recipient of an email alert" in exc.value.message
+    with pytest.raises(ValueError):
+        store.configure(default_case_owner_id="nobody@acme.example")
+
+
 def test_hierarchy_field_value_blocks_deactivation(store):
     approver = new_user(store, "a@acme.example")
     new_user(store, "b@acme.example", Backup_Approver__c=approver)
