@@ -377,6 +377,11 @@ def _after_user_update(store: Store, old: dict, changes: dict, actor_id: str) ->
             action = "changedroleforuser" if old["UserRoleId"] else "changedroleforuserfromnone"
             store.audit(action, "Manage Users", f"Changed role for user {who} from {before} to "
                         f"{_name_of(store, 'UserRole', changes['UserRoleId'])}", actor_id=actor_id)
+    for fname, action, label in (("Email", "changedemail", "email"),
+                                 ("FederationIdentifier", "changedfederationid", "Federation ID")):
+        if fname in changes:
+            store.audit(action, "Manage Users", f"Changed {label} for user {who} from {old[fname] or 'blank'} "
+                        f"to {changes[fname] or 'blank'}", actor_id=actor_id)
     if "ManagerId" in changes:
         store.audit("changedManager", "Manage Users",
                     f"Changed manager for user {who} from {user_label(store, old['ManagerId'])} to "

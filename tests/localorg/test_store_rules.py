@@ -197,6 +197,11 @@ def test_role_and_manager_changes_are_audited(store):
     actions = [a["Action"] for a in audit(store)[-3:]]
     assert actions == ["changedroleforuserfromnone", "changedManager", "changedroleforusertonone"]
     assert "Sales Rep to none" in audit(store)[-1]["Display"]
+    store.update("User", uid, {"Email": "new@acme.example", "Title": "Rep"}, actor_id=ADMIN)
+    assert audit(store)[-1]["Action"] == "changedemail"
+    before = len(audit(store))
+    store.update("User", uid, {"Title": "Senior Rep", "Email": "new@acme.example"}, actor_id=ADMIN)
+    assert len(audit(store)) == before  # neither a setup change nor a change at all
 
 
 # --- UserLogin ------------------------------------------------------------------------------
