@@ -9,6 +9,7 @@ accounting and are never faulted. Anything unknown answers 404 ``NOT_FOUND``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 SUPPORTED_VERSIONS = tuple(f"{v}.0" for v in range(50, 63))
 NOT_FOUND_MESSAGE = "The requested resource does not exist"
+_INHERITED_HEADERS = ("sforce-auto-assign", "sforce-query-options", "sforce-call-options")  # composite -> subrequests
 _DATA_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
 
 
@@ -159,8 +161,10 @@ class Router:
     def dispatch_sub(self, parent: Ctx, method: str, url: str, body: Any = None,
                      headers: dict[str, str] | None = None) -> Response:
         """Run a Composite subrequest: same session, no extra accounting, no faults."""
-        payload = b"" if body is None else __import__("json").dumps(body).encode("utf-8")
-        sub = Request.build(method, url, dict(headers or {}), payload, parent.request.host)
+        payload = b"" if body is None else json.dumps(body).encode("utf-8")
+        inherited = {k: v for k, v in parent.request.headers.items() if k in _INHERITED_HEADERS}
+        sub = Request.build(method, url, inherited | {k.lower(): v for k, v in (headers or {}).items()}, payload,
+                            parent.request.host)
         data = _DATA_PATH.match(sub.path.rstrip("/"))
         if not data or data.group("version") not in SUPPORTED_VERSIONS:
             return Response.error(errors.NOT_FOUND(NOT_FOUND_MESSAGE))

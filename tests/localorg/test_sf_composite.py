@@ -225,3 +225,14 @@ def test_composite_batch_counts_each_subrequest(empty_org):
     assert empty_org.store.api_usage()[0] - before == 3
     assert response["hasErrors"] is True
     assert [r["statusCode"] for r in response["results"]] == [201, 200, 404]
+
+
+def test_composite_subrequests_inherit_the_auto_assign_header(served_org):
+    sf = connect(served_org)
+    served_org.store.configure(assignment_rule_queues={"Case": "Support_Queue"})
+    ops = sf.query("SELECT Id FROM User WHERE Username = 'ops@acme.example'")["records"][0]["Id"]
+    case = sf.Case.create({"Subject": "x"})["id"]
+    sf.restful("composite", method="POST", headers={"Sforce-Auto-Assign": "FALSE"}, json={"compositeRequest": [
+        {"method": "PATCH", "url": f"/services/data/v62.0/sobjects/Case/{case}", "referenceId": "c",
+         "body": {"OwnerId": ops}}]})
+    assert sf.Case.get(case)["OwnerId"] == ops

@@ -429,9 +429,8 @@ def _process_row(store: Any, job: _Job, spec: schema.ObjectSpec, header: list[st
         return
     values = dict(zip(header, line_values, strict=True))
     ordered = [values.get(c, "") for c in job.columns]
-    try:
-        with store.transaction():
-            record_id, created = _apply_row(store, job, spec, values)
+    try:  # each store write is its own savepoint: a refused row leaves nothing behind
+        record_id, created = _apply_row(store, job, spec, values)
         job.successes.append(_csv_line([record_id, _text(created), *ordered], job.delimiter, job.newline))
     except errors.SalesforceError as exc:
         job.failed += 1

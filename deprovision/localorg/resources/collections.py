@@ -87,12 +87,8 @@ def _run(ctx: Ctx, items: list[tuple[str | None, schema.ObjectSpec | None, error
             if problem is not None or spec is None:
                 outcomes.append((record_id, problem))
                 continue
-            try:
-                if all_or_none:
-                    new_id = operation(index, spec)
-                else:
-                    with ctx.store.transaction():  # one record's partial writes never survive its failure
-                        new_id = operation(index, spec)
+            try:  # each store write is its own savepoint: a refused record leaves nothing behind
+                new_id = operation(index, spec)
                 outcomes.append((new_id or record_id, None))
             except errors.SalesforceError as exc:
                 outcomes.append((record_id, exc))
