@@ -97,18 +97,26 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
 
 
 def query(client: OrgClient, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
-    """Yield the rows of a Bulk API 2.0 query job, page by page."""
+    """Yield the rows of a Bulk API 2.0 query job, page by page.
+
+    Creating the job and reading its first page are retried on transient errors (a new job each
+    time); a failure on a later page is final, since rows were already handed out.
+    """
     match = _FROM_RE.search(soql)
     if not match:
         raise ValueError("bulk_query needs a SELECT ... FROM query")
-    handler = client.sf.bulk2.__getattr__(match.group(1))
-    method = handler.query_all if include_deleted else handler.query
-    pages = method(soql, max_records=QUERY_PAGE, wait=client.bulk_poll_seconds)
-    while True:
+    obj = match.group(1)
+
+    def start() -> tuple[Iterator[str], str | None]:
+        handler = client.sf.bulk2.__getattr__(obj)
+        method = handler.query_all if include_deleted else handler.query
+        pages = method(soql, max_records=QUERY_PAGE, wait=client.bulk_poll_seconds)
+        return pages, next(pages, None)
+
+    pages, page = client._call("bulk query", start)
+    while page is not None:
+        yield from parse_csv(page)
         try:
-            page = next(pages)
-        except StopIteration:
-            return
+            page = next(pages, None)
         except Exception as exc:
             raise to_org_error(exc, "bulk query") from None
-        yield from parse_csv(page)

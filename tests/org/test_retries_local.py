@@ -96,3 +96,10 @@ def test_a_direct_token_that_expires_is_reported_not_looped(client: OrgClient, o
     with pytest.raises(OrgError, match="access token is no longer valid"):
         list(client.query("SELECT Id FROM Organization"))
     assert client.api_calls - before == 1
+
+
+def test_a_bulk_query_is_restarted_after_a_transient_error(client: OrgClient, org_server: LocalOrgServer,
+                                                           sleeps: list[float]) -> None:
+    org_server.faults.configure(fail_next=["SERVER_UNAVAILABLE"])
+    rows = list(client.bulk_query("SELECT Id FROM Account WHERE Name LIKE 'Acct 00%'"))
+    assert len(rows) == 10 and len(sleeps) == 1
