@@ -301,7 +301,8 @@ class Store:
     # --- meta, settings, counters ------------------------------------------------------------
 
     def _meta(self, key: str) -> str | None:
-        row = self._conn.execute('SELECT value FROM "_meta" WHERE key = ?', (key,)).fetchone()
+        with self._lock:
+            row = self._conn.execute('SELECT value FROM "_meta" WHERE key = ?', (key,)).fetchone()
         return row[0] if row else None
 
     def _set_meta(self, key: str, value: str) -> None:
