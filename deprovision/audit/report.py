@@ -177,32 +177,41 @@ class Report:
 
 def build_report(path: Path, *, run_id: str | None = None, since: str | None = None, sla_hours: float = 24.0,
                  key: bytes | None = None, now: datetime | None = None,
-                 plan_users: dict[str, dict[str, dict[str, Any]]] | None = None) -> Report:
+                 state_dir: Path | None = None) -> Report:
     """Read the log at ``path`` for one run (``run_id``) or every run started since ``since``.
 
-    ``plan_users`` (run id -> user id -> {"username", "terminated_at"}) fills in termination
-    times that the run's events do not carry (taken from the run's plan file).
+    With ``state_dir``, termination times that a run's events do not carry are taken from the
+    run's plan file (``runs/<id>/plan.json``).
     """
     now = now or datetime.now(UTC)
     runs: dict[str, RunReport] = {}
     needle = run_id.encode("utf-8") if run_id else None
-    with open(path, "rb") as stream:
-        for raw in stream:
-            if needle is not None and needle not in raw:
-                continue
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(event, dict):
-                _absorb(runs, redact(event), run_id, since)
+
+    def take(event: dict[str, Any], raw: bytes) -> None:
+        if needle is None or needle in raw:
+            _absorb(runs, redact(event), run_id, since)
+
+    verification = verify_log(path, key=key, observer=take)  # one pass when the log is intact
+    if not verification.ok:  # a broken log is still reported in full, past the break
+        runs.clear()
+        with open(path, "rb") as stream:
+            for raw in stream:
+                if needle is not None and needle not in raw:
+                    continue
+                try:
+                    event = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(event, dict):
+                    take(event, raw)
+    plan_users = plan_users_from_runs(state_dir, list(runs)) if state_dir else {}
     for run in runs.values():
+        run.leavers = dict(sorted(run.leavers.items(), key=lambda item: item[1].name.lower()))
         for leaver in run.leavers.values():
-            extra = (plan_users or {}).get(run.run_id, {}).get(leaver.user_id or "", {})
+            extra = plan_users.get(run.run_id, {}).get(leaver.user_id or "", {})
             if not leaver.terminated_at and extra.get("terminated_at"):
                 leaver.terminated_at = extra["terminated_at"]
             _score(run, leaver, sla_hours, now)
-    verification = verify_log(path, key=key)
     selection = f"run {run_id}" if run_id else (f"runs since {since}" if since else "all runs")
     ordered = sorted(runs.values(), key=lambda r: r.started_at or "")
     return Report(generated_at=now.strftime("%Y-%m-%dT%H:%M:%SZ"), log_path=str(path), sla_hours=sla_hours,
@@ -454,24 +463,6 @@ def plan_users_from_runs(state_dir: Path, run_ids: list[str]) -> dict[str, dict[
         out[rid] = {u.get("id"): {"username": u.get("username"), "terminated_at": u.get("terminated_at")}
                     for u in data.get("users", []) if isinstance(u, dict)}
     return out
-
-
-def run_ids_in(path: Path, *, run_id: str | None, since: str | None) -> list[str]:
-    """Ids of the runs a report would cover (a cheap pass over run start lines)."""
-    if run_id:
-        return [run_id]
-    found = []
-    with open(path, "rb") as stream:
-        for raw in stream:
-            if b"_started" not in raw:
-                continue
-            try:
-                event = json.loads(raw)
-            except ValueError:
-                continue
-            if event.get("event") in RUN_START_EVENTS and (not since or event.get("ts", "") >= since):
-                found.append(event.get("run_id"))
-    return [r for r in found if isinstance(r, str)]
 
 
 # --- rendering ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac as hmac_mod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,15 +115,20 @@ class _Lines:
         return item
 
 
-def verify_log(path: Path, key: bytes | None = None, expect_head: str | None = None) -> VerifyResult:
-    """Check the chain of the log at ``path`` (and HMACs with ``key``; ``expect_head`` must be in it)."""
+def verify_log(path: Path, key: bytes | None = None, expect_head: str | None = None,
+               observer: Callable[[dict[str, Any], bytes], None] | None = None) -> VerifyResult:
+    """Check the chain of the log at ``path`` (and HMACs with ``key``; ``expect_head`` must be in it).
+
+    ``observer(event, raw_line)`` is called for every intact event, so a caller that needs the
+    events too (the report) reads the log once.
+    """
     result = VerifyResult(path=str(path), ok=True, hmac_checked=key is not None)
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
         return _fail(result, None, "missing", f"no audit log at {path}")
     with stream:
-        _scan(_Lines(stream), result, key, expect_head)
+        _scan(_Lines(stream), result, key, expect_head, observer)
     if result.ok and expect_head and result.expected_head_line is None:
         _fail(result, result.lines + 1, "unexpected_head",
               f"the log ends at seq {result.last_seq} with head {result.head}, and the expected head "
@@ -131,7 +136,8 @@ def verify_log(path: Path, key: bytes | None = None, expect_head: str | None = N
     return result
 
 
-def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: str | None) -> None:
+def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: str | None,
+          observer: Callable[[dict[str, Any], bytes], None] | None) -> None:
     good: _Good | None = None  # last intact event
     before_good: _Good | None = None  # the one before it
     runs: set[str] = set()
@@ -160,6 +166,8 @@ def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: s
         if isinstance(run_id, str):
             runs.add(run_id)
         result.runs = len(runs)
+        if observer is not None:
+            observer(event, raw)
         if expect_head and event["hash"] == expect_head:
             result.expected_head_line = number
 

@@ -140,10 +140,8 @@ def report_cmd(app: AppContext, run_id: str | None, since: str | None, fmt: str,
     if not path.exists():
         raise InvalidInputError(f"no audit log at {path}")
     since_ts = parse_time(since) if since else None
-    run_ids = rep.run_ids_in(path, run_id=run_id, since=since_ts)
     report = rep.build_report(path, run_id=run_id, since=since_ts, sla_hours=sla_hours,
-                              key=audit_key_from_env(),
-                              plan_users=rep.plan_users_from_runs(app.state_dir, run_ids))
+                              key=audit_key_from_env(), state_dir=app.state_dir)
     if run_id and not report.runs:
         raise InvalidInputError(f"no run {run_id} in {path}")
     if cross_check or verify_results:
