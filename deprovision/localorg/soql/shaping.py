@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from deprovision.localorg import schema
 
@@ -50,6 +51,19 @@ class _OutNode:
     entries: list[tuple[str, int, Callable | None, _OutNode | None]] = field(default_factory=list)
 
 
+def _getter(indices: list[int]) -> Callable[[Sequence], Sequence]:
+    if not indices:
+        return lambda row: ()
+    if len(indices) == 1:
+        only = indices[0]
+        return lambda row: (row[only],)
+    return itemgetter(*indices)
+
+
+def _value_fixup(index: int, conv: Callable) -> Callable[[Sequence], object]:
+    return lambda row: conv(row[index])
+
+
 class RecordShaper:
     """Builds ``{"attributes": {...}, "Field": v, "Parent": {...} | None}`` from a row."""
 
@@ -57,6 +71,7 @@ class RecordShaper:
         self.api_version = api_version
         self.root = _OutNode(id_index, object_name)
         self.nodes: dict[tuple[str, ...], _OutNode] = {(): self.root}
+        self._shape: Callable[[Sequence], dict | None] | None = None
 
     def node_id_index(self, names: tuple[str, ...]) -> int | None:
         node = self.nodes.get(tuple(n.lower() for n in names))
@@ -72,25 +87,34 @@ class RecordShaper:
         parent = self.nodes[tuple(n.lower() for n in key[:-1])]
         parent.entries.append((key[-1], index, conv, None))
 
-    def _shape(self, node: _OutNode, row: Sequence, *, root: bool) -> dict | None:
-        record_id = row[node.id_index]
-        if record_id is None and not root:
-            return None
-        type_name = node.static_type
-        if type_name is None:
-            spec = schema.object_for_id(record_id)
-            type_name = spec.name if spec else "Name"
-        out: dict = {"attributes": {"type": type_name, "url": record_url(self.api_version, type_name, record_id)}}
-        for key, index, conv, child in node.entries:
-            if child is not None:
-                out[key] = self._shape(child, row, root=False)
-            else:
-                value = row[index]
-                out[key] = conv(value) if conv is not None else value
-        return out
+    def _build(self, node: _OutNode, *, root: bool) -> Callable[[Sequence], dict | None]:
+        """A function filling one node: every key at once in select order, then converted values."""
+        keys = tuple(key for key, _, _, _ in node.entries)
+        getter = _getter([index for _, index, _, _ in node.entries])
+        fixups = [(key, self._build(child, root=False) if child is not None else _value_fixup(index, conv))
+                  for key, index, conv, child in node.entries if conv is not None or child is not None]
+        id_index, static_type, version = node.id_index, node.static_type, self.api_version
+
+        def shape(row: Sequence) -> dict | None:
+            record_id = row[id_index]
+            if record_id is None and not root:
+                return None
+            type_name = static_type
+            if type_name is None:
+                spec = schema.object_for_id(record_id)
+                type_name = spec.name if spec else "Name"
+            out: dict = {"attributes": {"type": type_name, "url": record_url(version, type_name, record_id)}}
+            out.update(zip(keys, getter(row), strict=True))  # a key keeps its first position when overwritten below
+            for key, fixup in fixups:
+                out[key] = fixup(row)
+            return out
+
+        return shape
 
     def __call__(self, row: Sequence) -> dict:
-        return self._shape(self.root, row, root=True)  # type: ignore[return-value]
+        if self._shape is None:
+            self._shape = self._build(self.root, root=True)
+        return self._shape(row)  # type: ignore[return-value]
 
 
 class AggregateShaper:
