@@ -15,6 +15,7 @@ last change) when every change of the leaver succeeded; a leaver with failures i
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections import defaultdict
@@ -151,6 +152,8 @@ class RunReport:
     run_leftovers: list[str] = field(default_factory=list)
     cross_checked: bool = False
     trail_only: list[dict[str, Any]] = field(default_factory=list)  # trail rows naming no leaver
+    plan_sha256: str | None = None  # digest of the executed plan, as logged at run start
+    plan_file: str | None = None  # whether the run folder's plan.json matches it
 
 
 @dataclass
@@ -204,7 +207,7 @@ def build_report(path: Path, *, run_id: str | None = None, since: str | None = N
                     continue
                 if isinstance(event, dict):
                     take(event, raw)
-    plan_users = plan_users_from_runs(state_dir, list(runs)) if state_dir else {}
+    plan_users = plan_users_from_runs(state_dir, runs) if state_dir else {}
     for run in runs.values():
         run.leavers = dict(sorted(run.leavers.items(), key=lambda item: item[1].name.lower()))
         for leaver in run.leavers.values():
@@ -247,6 +250,7 @@ def _absorb(runs: dict[str, RunReport], event: dict[str, Any], run_id: str | Non
         run.playbook = fields.playbook(event)
         run.org_id = event.get("org_id")
         run.instance = event.get("instance") or event.get("instance_url")
+        run.plan_sha256 = event.get("plan_sha256")
         for user in event.get("users") if isinstance(event.get("users"), list) else []:
             if isinstance(user, dict):
                 leaver = _leaver(run, user)
@@ -451,15 +455,26 @@ def add_fresh_verification(report: Report, client: Any, state_dir: Path) -> None
                 run.run_leftovers.append(f"(now) {text}")
 
 
-def plan_users_from_runs(state_dir: Path, run_ids: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """Termination times from the runs' plan files (``runs/<id>/plan.json``), for logs that lack them."""
+def plan_users_from_runs(state_dir: Path, runs: dict[str, RunReport]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Termination times from the runs' plan files (``runs/<id>/plan.json``), for logs that lack them.
+
+    A plan file is used only when its SHA-256 (of its canonical JSON) equals the ``plan_sha256``
+    the run logged, or when the run logged none; ``run.plan_file`` says which.
+    """
     out: dict[str, dict[str, dict[str, Any]]] = {}
-    for rid in run_ids:
+    for rid, run in runs.items():
         plan_path = Path(state_dir) / "runs" / rid / "plan.json"
         try:
             data = json.loads(plan_path.read_text())
         except (OSError, ValueError):
             continue
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+                                .encode()).hexdigest()
+        if run.plan_sha256 and digest != run.plan_sha256:
+            run.plan_file = f"{plan_path} does not match the plan digest in the log: not used"
+            continue
+        run.plan_file = (f"{plan_path} (matches the plan digest in the log)" if run.plan_sha256
+                         else f"{plan_path} (no plan digest in the log to check it against)")
         out[rid] = {u.get("id"): {"username": u.get("username"), "terminated_at": u.get("terminated_at")}
                     for u in data.get("users", []) if isinstance(u, dict)}
     return out

@@ -149,3 +149,23 @@ def test_no_token_or_session_id_reaches_the_log_or_any_output(applied: dict, tmp
         assert KEY not in text
         for token in applied["tokens"]:
             assert token not in text
+
+
+def test_termination_times_come_only_from_a_plan_file_matching_the_logged_digest(applied: dict,
+                                                                                 tmp_path: Path) -> None:
+    from deprovision.audit.report import build_report
+
+    run_id = applied["runs"][1]
+    state = tmp_path / "state"
+    shutil.copytree(applied["state"] / "runs", state / "runs")
+    report = build_report(applied["log"], run_id=run_id, state_dir=state)
+    assert "matches the plan digest in the log" in report.runs[0].plan_file
+    assert {leaver.clock_basis for leaver in report.leavers} == {"termination"}
+    plan_file = state / "runs" / run_id / "plan.json"
+    plan = json.loads(plan_file.read_text())
+    for user in plan["users"]:
+        user["terminated_at"] = "2026-11-26T00:00:00Z"  # a later termination makes the SLA look better
+    plan_file.write_text(json.dumps(plan))
+    report = build_report(applied["log"], run_id=run_id, state_dir=state)
+    assert "does not match the plan digest in the log" in report.runs[0].plan_file
+    assert {leaver.clock_basis for leaver in report.leavers} == {"run start"}
