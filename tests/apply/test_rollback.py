@@ -25,7 +25,7 @@ def test_rollback_restores_the_pre_run_state_except_tokens_and_sessions(state) -
     assert runs[1]["rollback_of"] == run_id and runs[1]["status"] == "succeeded"
     with Org(state) as org:
         actions = {r["Action"] for r in org.rows(
-            f"SELECT Action FROM SetupAuditTrail WHERE CreatedDate > {since}")}
+            f"SELECT Action FROM SetupAuditTrail WHERE CreatedDate >= {since[:19]}Z")}
     assert {"activateduser", "unfrozeuser"} <= actions
     events = [json.loads(x) for x in (state / "audit.jsonl").read_text().splitlines()]
     assert "rollback_started" in [e["event"] for e in events]
