@@ -71,3 +71,15 @@ def test_scrubbing_removes_what_the_scan_looks_for(raw: str, content_type: str) 
 def test_scrubbing_is_stable_so_replays_match() -> None:
     once = scrub_text("SELECT Id FROM User WHERE Username = 'alice@acme.com'")
     assert scrub_text(once) == once
+
+
+def test_every_recorded_request_identifies_the_client() -> None:
+    """The client sends ``Sforce-Call-Options: client=deprovision`` on every call (event logs show it)."""
+    import yaml
+
+    for path in cassettes():
+        for interaction in yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]:
+            if "/services/oauth2/token" in interaction["request"]["uri"] or "/Soap/" in interaction["request"]["uri"]:
+                continue  # logins happen before a client exists
+            headers = {k.lower(): v for k, v in interaction["request"]["headers"].items()}
+            assert headers.get("sforce-call-options") == ["client=deprovision"], (path.name, interaction["request"]["uri"])

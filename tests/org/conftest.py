@@ -37,7 +37,7 @@ def _no_faults(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if "org_server" in request.fixturenames:
         server = request.getfixturevalue("org_server")
-        server.faults.configure(fail_next=[], fail_rate=0.0)
+        server.faults.configure(fail_next=[], fail_rate=0.0, latency_ms=0)
         server.store.configure(token_max_uses=None, daily_api_limit=None)
 
 

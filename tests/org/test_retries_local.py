@@ -103,3 +103,18 @@ def test_a_bulk_query_is_restarted_after_a_transient_error(client: OrgClient, or
     org_server.faults.configure(fail_next=["SERVER_UNAVAILABLE"])
     rows = list(client.bulk_query("SELECT Id FROM Account WHERE Name LIKE 'Acct 00%'"))
     assert len(rows) == 10 and len(sleeps) == 1
+
+
+def test_a_slow_org_times_out_and_the_read_is_retried(org_server: LocalOrgServer, sleeps: list[float],
+                                                      fast_retry: RetryPolicy) -> None:
+    from deprovision.org.auth import OrgSession
+    from deprovision.org.transport import make_http_session
+
+    http = make_http_session(org_server.ca_bundle, timeout=(2.0, 0.2))
+    client = OrgClient(OrgSession(org_server.access_token, org_server.instance_url), http, retry=fast_retry)
+    org_server.faults.configure(latency_ms=600)
+    with pytest.raises(OrgError, match="query failed: the org did not answer in time") as err:
+        list(client.query("SELECT Id FROM Organization"))
+    assert err.value.error_code == "TIMEOUT" and len(sleeps) == 3
+    org_server.faults.configure(latency_ms=0)
+    assert len(list(client.query("SELECT Id FROM Organization"))) == 1
