@@ -21,13 +21,13 @@ _BASIC_KEYS = ("activateable", "createable", "custom", "customSetting", "deletab
 
 def describe_global(ctx: Ctx, request: Request) -> Response:
     """``GET sobjects``: every object's basic description."""
-    return Response.json(ctx.store.describe_global())
+    return Response.json(ctx.store.describe_global(api_version=ctx.version))
 
 
 def basic_info(ctx: Ctx, request: Request) -> Response:
     """``GET sobjects/{type}``: ``{"objectDescribe": {...}, "recentItems": []}``."""
     spec = resolve_type(ctx.param("type"))
-    full = ctx.store.describe(spec.name)
+    full = ctx.store.describe(spec.name, api_version=ctx.version)
     basic = {k: full[k] for k in _BASIC_KEYS if k in full}
     return Response.json({"objectDescribe": basic, "recentItems": []})
 
@@ -35,7 +35,7 @@ def basic_info(ctx: Ctx, request: Request) -> Response:
 def describe(ctx: Ctx, request: Request) -> Response:
     """``GET sobjects/{type}/describe``: fields and flags, derived from the schema."""
     spec = resolve_type(ctx.param("type"))
-    return Response.json(ctx.store.describe(spec.name))
+    return Response.json(ctx.store.describe(spec.name, api_version=ctx.version))
 
 
 def create(ctx: Ctx, request: Request) -> Response:
