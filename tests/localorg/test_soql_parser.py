@@ -214,3 +214,22 @@ def test_relative_date_literal_ranges(literal, start, end):
 
     func = parse(f"SELECT Id FROM Account WHERE CreatedDate = {literal}").where.value
     assert tuple(d.isoformat() for d in date_range(func, date(2026, 3, 31))) == (start, end)
+
+
+def test_values_become_sql_parameters_never_sql_text():
+    from deprovision.localorg.soql import compile_soql
+
+    compiled = compile_soql(r"SELECT Id FROM Account WHERE Name = 'x\' OR Name != \'' AND Industry IN ('a;b', 'c')")
+    assert "OR Name" not in compiled.sql and "a;b" not in compiled.sql
+    assert compiled.params == ["x' OR Name != '", "a;b", "c"]
+
+
+@pytest.mark.parametrize("soql", [
+    'SELECT Id FROM Account WHERE "Name" = 1',
+    "SELECT Id-- FROM Account",
+    "SELECT Id FROM Account WHERE Name = 'x' /* comment */",
+    "SELECT Id FROM Account`",
+])
+def test_sql_syntax_in_identifiers_is_malformed(soql):
+    with pytest.raises(errors.MALFORMED_QUERY):
+        parse(soql)

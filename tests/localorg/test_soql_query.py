@@ -432,3 +432,18 @@ def test_type_of_a_polymorphic_parent_is_the_record_type(org):  # noqa: F811
     assert records[CASE_QUEUE]["Owner"]["Type"] == "Queue"
     assert id_set(org, "SELECT Id FROM Task WHERE What.Type = 'Account'") == {TASK_ACCOUNT}
     assert id_set(org, "SELECT Id FROM Case WHERE Owner.Type = 'User'") == {CASE_ALICE, CASE_CAROL}
+
+
+def test_custom_relationships_use_their_r_name(org):  # noqa: F811
+    from test_soql_data import insert
+
+    insert(org, "Project__c", Id=make_id("a01", 1), Name="Apollo", OwnerId=QUEUE, Account__c=ACME, Status__c="Open")
+    insert(org, "User", Id=make_id("005", 9), Username="erin@example.com", LastName="Erin", Alias="erin",
+           IsActive=1, Backup_Approver__c=ALICE)
+    record = execute(org, "SELECT Name, Account__r.Name, Owner.Name FROM Project__c "
+                          "WHERE Account__r.Industry = 'tech'").records[0]
+    assert record["Account__r"]["Name"] == "Acme" and record["Owner"]["Name"] == "Support Queue"
+    assert ids(org, "SELECT Id FROM User WHERE Backup_Approver__r.Username = 'alice@example.com'") == [
+        make_id("005", 9)]
+    with pytest.raises(errors.INVALID_FIELD):
+        execute(org, "SELECT Account__c.Name FROM Project__c")
