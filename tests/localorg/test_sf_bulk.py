@@ -173,3 +173,12 @@ def test_unknown_ingest_operation_is_refused(empty_org, operation):
     response = sf.session.post(f"{sf.base_url}jobs/ingest", headers=sf.headers,
                                json={"object": "Account", "operation": operation})
     assert response.status_code == 400
+
+
+def test_bulk_query_with_a_null_parent_keeps_the_columns(empty_org):
+    sf = connect(empty_org)
+    parent = sf.Account.create({"Name": "Parent"})["id"]
+    sf.Account.create({"Name": "Child", "ParentId": parent})
+    sf.Account.create({"Name": "Orphan"})
+    pages = list(sf.bulk2.Account.query("SELECT Name, Parent.Name FROM Account ORDER BY Name", wait=0))
+    assert pages[0].splitlines() == ['"Name","Parent.Name"', '"Child","Parent"', '"Orphan",""', '"Parent",""']

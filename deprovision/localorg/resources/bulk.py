@@ -498,19 +498,8 @@ def delete_query_job(ctx: Ctx, request: Request) -> Response:
     return Response.empty(204)
 
 
-def _flatten(record: dict, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def _columns_from_metadata(soql: str) -> list[str]:
+def _columns(soql: str) -> list[str]:
+    """The CSV header: the selected fields in requested order, relationship fields as ``Owner.Username``."""
     from deprovision.localorg.soql import column_metadata
 
     def walk(columns: list[dict], prefix: str) -> list[str]:
@@ -525,6 +514,16 @@ def _columns_from_metadata(soql: str) -> list[str]:
     return walk(column_metadata(soql).get("columnMetadata", []), "")
 
 
+def _value(record: dict, path: str) -> Any:
+    """``Owner.Username`` of a REST-shaped record; None when a parent on the way is null."""
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
 def _process_query(store: Any, job: _Job) -> None:
     """Worker: stream the rows into a CSV file, remembering where each row starts."""
     from deprovision.localorg.resources.query import open_stream, store_lock
@@ -536,7 +535,8 @@ def _process_query(store: Any, job: _Job) -> None:
     try:
         with os.fdopen(fd, "wb") as out:
             _, rows = open_stream(store, job.query or "", job.operation == "queryAll", job.api_version)
-            columns: list[str] | None = None
+            columns = _columns(job.query or "")
+            job.header_line = _csv_line(columns, job.delimiter, job.newline).encode("utf-8")
             position = 0
             while not job.abort.is_set():
                 with store_lock(store):
@@ -545,20 +545,13 @@ def _process_query(store: Any, job: _Job) -> None:
                 if not page:
                     break
                 for record in page:
-                    flat = _flatten(record)
-                    if columns is None:
-                        columns = list(flat)
-                        job.header_line = _csv_line(columns, job.delimiter, job.newline).encode("utf-8")
-                    line = _csv_line([_text(flat.get(c)) for c in columns], job.delimiter, job.newline)
+                    line = _csv_line([_text(_value(record, c)) for c in columns], job.delimiter, job.newline)
                     encoded = line.encode("utf-8")
                     job.row_offsets.append(position)
                     out.write(encoded)
                     position += len(encoded)
                 job.processed = len(job.row_offsets)
             job.row_offsets.append(position)  # the end of the last row
-            if columns is None:
-                job.header_line = _csv_line(_columns_from_metadata(job.query or ""), job.delimiter,
-                                            job.newline).encode("utf-8")
         if job.state != "Aborted":
             job.touch("JobComplete")
     except errors.SalesforceError as exc:
