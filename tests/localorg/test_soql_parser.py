@@ -233,3 +233,16 @@ def test_values_become_sql_parameters_never_sql_text():
 def test_sql_syntax_in_identifiers_is_malformed(soql):
     with pytest.raises(errors.MALFORMED_QUERY):
         parse(soql)
+
+
+def test_statements_longer_than_100000_characters_are_refused():
+    from deprovision.localorg.ids import make_id
+    from deprovision.org.soql import soql_in
+
+    ids = [make_id("001", n) for n in range(5000)]
+    soql = f"SELECT Id FROM Account WHERE Id IN {soql_in(ids)}"
+    assert len(soql) > 100_000
+    with pytest.raises(errors.MALFORMED_QUERY) as e:
+        parse(soql)
+    assert e.value.message == "SOQL statements can not be longer than 100000 characters"
+    assert len(parse(f"SELECT Id FROM Account WHERE Id IN {soql_in(ids[:4000])}").where.values) == 4000

@@ -301,6 +301,11 @@ class _Parser:
         raise self.fail()
 
 
+MAX_SOQL_CHARS = 100_000
+
+
 def parse(soql: str) -> ast.Query:
     """Parse ``soql``; raises MALFORMED_QUERY with Salesforce's Row/Column message."""
+    if len(soql) > MAX_SOQL_CHARS:
+        raise MALFORMED_QUERY(f"SOQL statements can not be longer than {MAX_SOQL_CHARS} characters")
     return _Parser(soql).query()
