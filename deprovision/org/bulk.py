@@ -69,24 +69,26 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
             count = write_csv(out, columns, rows)
         if count == 0:
             return result
-        handler = client.sf.bulk2.__getattr__(obj)
-        run = getattr(handler, operation)
-        jobs = client._call(action, lambda: run(csv_file=path, wait=client.bulk_poll_seconds),
+
+        def handler():  # looked up per call: a re-login replaces client.sf
+            return client.sf.bulk2.__getattr__(obj)
+
+        jobs = client._call(action, lambda: getattr(handler(), operation)(csv_file=path,
+                                                                           wait=client.bulk_poll_seconds),
                             idempotent=operation != "insert")
         for job in jobs:
             job_id = job["job_id"]
             result.job_ids.append(job_id)
-            handler = client.sf.bulk2.__getattr__(obj)
-            ok = client._call(action, lambda h=handler, j=job_id: h.get_successful_records(j))
+            ok = client._call(action, lambda j=job_id: handler().get_successful_records(j))
             for row in parse_csv(ok):
                 result.successes.append(RecordResult.ok(row.get("sf__Id") or row.get("Id")))
-            failed = client._call(action, lambda h=handler, j=job_id: h.get_failed_records(j))
+            failed = client._call(action, lambda j=job_id: handler().get_failed_records(j))
             for row in parse_csv(failed):
                 code, _, message = (row.get("sf__Error") or "").partition(":")
                 result.failures.append(RecordResult.failed(row.get("sf__Id") or row.get("Id") or None,
                                                            code or "UNKNOWN", message or None))
             if int(job.get("numberRecordsProcessed", 0)) < int(job.get("numberRecordsTotal", 0)):
-                unprocessed = client._call(action, lambda h=handler, j=job_id: h.get_unprocessed_records(j))
+                unprocessed = client._call(action, lambda j=job_id: handler().get_unprocessed_records(j))
                 result.unprocessed += len(parse_csv(unprocessed))
         return result
     finally:

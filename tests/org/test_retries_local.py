@@ -118,3 +118,12 @@ def test_a_slow_org_times_out_and_the_read_is_retried(org_server: LocalOrgServer
     assert err.value.error_code == "TIMEOUT" and len(sleeps) == 3
     org_server.faults.configure(latency_ms=0)
     assert len(list(client.query("SELECT Id FROM Organization"))) == 1
+
+
+def test_a_bulk_ingest_is_retried_after_a_transient_error(client: OrgClient, org_server: LocalOrgServer,
+                                                          sleeps: list[float]) -> None:
+    ids = [r["Id"] for r in client.query("SELECT Id FROM Account WHERE Name LIKE 'Acct 01%'")]
+    org_server.faults.configure(fail_next=["UNABLE_TO_LOCK_ROW"])
+    result = client.bulk_ingest("Account", "update", ["Id", "Phone"], [[i, "+1 555 0111"] for i in ids])
+    assert sorted(r.id for r in result.successes) == sorted(ids) and not result.failures
+    assert len(sleeps) == 1
