@@ -18,6 +18,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -89,6 +90,7 @@ class Leaver:
     user_id: str | None
     username: str | None
     terminated_at: str | None = None
+    full_name: str | None = None
     clock_start: str | None = None
     clock_basis: str = "run start"  # or "termination"
     steps: dict[str, Step] = field(default_factory=dict)
@@ -214,6 +216,7 @@ def build_report(path: Path, *, run_id: str | None = None, since: str | None = N
             extra = plan_users.get(run.run_id, {}).get(leaver.user_id or "", {})
             if not leaver.terminated_at and extra.get("terminated_at"):
                 leaver.terminated_at = extra["terminated_at"]
+            leaver.full_name = leaver.full_name or extra.get("name")
             _score(run, leaver, sla_hours, now)
     selection = f"run {run_id}" if run_id else (f"runs since {since}" if since else "all runs")
     ordered = sorted(runs.values(), key=lambda r: r.started_at or "")
@@ -255,6 +258,7 @@ def _absorb(runs: dict[str, RunReport], event: dict[str, Any], run_id: str | Non
             if isinstance(user, dict):
                 leaver = _leaver(run, user)
                 leaver.terminated_at = user.get("terminated_at") or leaver.terminated_at
+                leaver.full_name = user.get("name") or leaver.full_name
     elif name in fields.CHANGE_EVENTS:
         _absorb_change(run, event)
     elif name == "run_finished":
@@ -401,15 +405,37 @@ def _trail_row(record: dict[str, Any]) -> dict[str, Any]:
                    "by": created_by.get("Username") if isinstance(created_by, dict) else None})
 
 
+def _trail_owners(run: RunReport, rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Row index -> leaver key: the leaver whose username or id the Display names (first mention
+    wins), else the one whose full name it names (real orgs often show names, not usernames)."""
+    owners: dict[int, str] = {}
+    for index, row in enumerate(rows):
+        text = row["display"].lower()
+        hits = []
+        for key, leaver in run.leavers.items():
+            positions = [text.find(n.lower()) for n in (leaver.username, leaver.user_id) if n]
+            positions = [p for p in positions if p >= 0]
+            if positions:
+                hits.append((min(positions), key))
+        if not hits:
+            for key, leaver in run.leavers.items():
+                found = re.search(rf"\b{re.escape(leaver.full_name)}\b", row["display"], re.I) \
+                    if leaver.full_name else None
+                if found:
+                    hits.append((found.start(), key))
+        if hits:
+            owners[index] = min(hits)[1]
+    return owners
+
+
 def _compare(run: RunReport, rows: list[dict[str, Any]]) -> None:
-    claimed: set[int] = set()
-    for leaver in run.leavers.values():
-        needles = [n.lower() for n in (leaver.username, leaver.user_id) if n]
-        mine = [(i, r) for i, r in enumerate(rows) if any(n in r["display"].lower() for n in needles)]
-        claimed.update(i for i, _ in mine)
-        leaver.trail = [r for _, r in mine]
+    owner = _trail_owners(run, rows)
+    claimed = set(owner)
+    for key, leaver in run.leavers.items():
+        mine = [row for i, row in enumerate(rows) if owner.get(i) == key]
+        leaver.trail = mine
         theirs: dict[str, int] = defaultdict(int)
-        for _, row in mine:
+        for row in mine:
             theirs[row["action"]] += 1
         ours: dict[str, int] = defaultdict(int)
         for action, step in leaver.steps.items():
@@ -475,7 +501,8 @@ def plan_users_from_runs(state_dir: Path, runs: dict[str, RunReport]) -> dict[st
             continue
         run.plan_file = (f"{plan_path} (matches the plan digest in the log)" if run.plan_sha256
                          else f"{plan_path} (no plan digest in the log to check it against)")
-        out[rid] = {u.get("id"): {"username": u.get("username"), "terminated_at": u.get("terminated_at")}
+        out[rid] = {u.get("id"): {"username": u.get("username"), "name": u.get("name"),
+                                  "terminated_at": u.get("terminated_at")}
                     for u in data.get("users", []) if isinstance(u, dict)}
     return out
 

@@ -153,7 +153,11 @@ def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: s
         expected_seq = good.seq + 1 if good else 1
         problem = _check_seal(event, raw, key, result)
         if problem:
-            _fail(result, number, *problem)
+            kind, reason = problem
+            if kind == "missing_hmac" and good is None:
+                reason = ("the log carries no HMAC from its first event: it was written without "
+                          "DEPROVISION_AUDIT_KEY (check its chain without the key), or it was forged")
+            _fail(result, number, kind, reason)
             return
         seq = event.get("seq")
         if event.get("prev") != expected_prev or seq != expected_seq:

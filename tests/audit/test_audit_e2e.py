@@ -169,3 +169,10 @@ def test_termination_times_come_only_from_a_plan_file_matching_the_logged_digest
     report = build_report(applied["log"], run_id=run_id, state_dir=state)
     assert "does not match the plan digest in the log" in report.runs[0].plan_file
     assert {leaver.clock_basis for leaver in report.leavers} == {"run start"}
+
+
+def test_the_report_can_recheck_the_org_now(applied: dict) -> None:
+    out = applied["cli"]("audit", "report", "--run", applied["runs"][0], "--verify-results", "--format", "markdown",
+                         env=applied["env"])
+    assert out.code == 0, out.stderr
+    assert out.stdout.count("Re-checked now: every change still holds.") == 4

@@ -210,3 +210,24 @@ def test_hmac_key_is_used_to_verify_the_log_in_the_report(tmp_path: Path, monkey
     reset_audit()
     assert build_report(path, run_id="run-k", key=b"k").verification.hmac_checked
     assert not build_report(path, run_id="run-k", key=b"wrong").verification.ok
+
+
+def test_trail_rows_go_to_the_first_leaver_they_name_and_names_count_when_usernames_are_absent(
+        report_log: Path) -> None:
+    report = build_report(report_log, run_id="run-sla")
+    (run,) = report.runs
+    late, prompt, stuck = run.leavers.values()
+    late.full_name, prompt.full_name = "Late Leaver", "Prompt Leaver"
+    rows = [
+        {"action": "frozeuser", "section": "Manage Users", "display": "Froze user Late Leaver",
+         "created": "2026-11-26T10:00:00.000+0000", "by": "admin@acme.example"},
+        {"action": "changedManager", "section": "Manage Users",
+         "display": "Changed manager for user prompt.leaver@acme.example from late.leaver@acme.example to none",
+         "created": "2026-11-26T10:00:01.000+0000", "by": "admin@acme.example"},
+        {"action": "frozeuser", "section": "Manage Users", "display": "Froze user Lately Leaving",
+         "created": "2026-11-26T10:00:02.000+0000", "by": "admin@acme.example"},
+    ]
+    _compare(run, rows)
+    assert [r["display"] for r in late.trail] == ["Froze user Late Leaver"]
+    assert [r["action"] for r in prompt.trail] == ["changedManager"]
+    assert [r["display"] for r in run.trail_only] == ["Froze user Lately Leaving"]
