@@ -17,8 +17,10 @@ with ``Sforce-NumberOfRecords`` and ``Sforce-Locator`` (the string ``null`` at t
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 import secrets
@@ -26,6 +28,7 @@ import tempfile
 import threading
 import time
 from array import array
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,6 +78,46 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+class _ResultFile:
+    """Result lines of an ingest job, kept on disk (a million rows must not sit in memory)."""
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.count = 0
+        self._handle: Any = None
+        self._lock = threading.Lock()
+
+    def append(self, line: str) -> None:
+        with self._lock:
+            if self._handle is None:
+                fd, self.path = tempfile.mkstemp(prefix="bulkresult-", suffix=".csv")
+                self._handle = os.fdopen(fd, "wb")
+            self._handle.write(line.encode("utf-8"))
+            self.count += 1
+
+    def extend(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.append(line)
+
+    def read(self) -> bytes:
+        with self._lock:
+            if self.path is None:
+                return b""
+            self._handle.flush()
+            with open(self.path, "rb") as handle:
+                return handle.read()
+
+    def discard(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+            if self.path:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.path)
+            self.path = None
+
+
 @dataclass
 class _Job:
     id: str
@@ -97,9 +140,9 @@ class _Job:
     processing_ms: int = 0
     uploads: list[bytes] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
-    successes: list[str] = field(default_factory=list)  # result lines, ready to write
-    failures: list[str] = field(default_factory=list)
-    unprocessed: list[str] = field(default_factory=list)
+    successes: _ResultFile = field(default_factory=_ResultFile)
+    failures: _ResultFile = field(default_factory=_ResultFile)
+    unprocessed: _ResultFile = field(default_factory=_ResultFile)
     abort: threading.Event = field(default_factory=threading.Event)
     result_path: str | None = None
     row_offsets: array = field(default_factory=lambda: array("q"))
@@ -139,6 +182,8 @@ class _Job:
         return out
 
     def discard_files(self) -> None:
+        for results in (self.successes, self.failures, self.unprocessed):
+            results.discard()
         if self.result_path:
             try:
                 os.unlink(self.result_path)
@@ -289,9 +334,10 @@ def delete_ingest_job(ctx: Ctx, request: Request) -> Response:
     return Response.empty(204)
 
 
-def _results(job: _Job, first: list[str], lines: list[str]) -> Response:
-    header = _csv_line(first + job.columns, job.delimiter, job.newline) if (job.columns or lines) else ""
-    return Response.csv(header + "".join(lines))
+def _results(job: _Job, first: list[str], results: _ResultFile) -> Response:
+    body = results.read()
+    header = _csv_line(first + job.columns, job.delimiter, job.newline) if (job.columns or body) else ""
+    return Response(200, header.encode("utf-8") + body, "text/csv")
 
 
 def successful_results(ctx: Ctx, request: Request) -> Response:
@@ -309,13 +355,12 @@ def unprocessed_records(ctx: Ctx, request: Request) -> Response:
     return _results(job, [], job.unprocessed)
 
 
-def _parse_upload(job: _Job, data: bytes) -> tuple[list[str], list[list[str]]]:
-    text = data.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=job.delimiter))
-    rows = [r for r in rows if r and any(cell != "" for cell in r)]
-    if not rows:
-        return [], []
-    return [h.strip() for h in rows[0]], rows[1:]
+def _parse_upload(job: _Job, data: bytes) -> tuple[list[str], Iterator[list[str]]]:
+    """The header (names stripped) and a stream of the non-empty rows."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=job.delimiter)
+    rows = (r for r in reader if r and any(cell != "" for cell in r))
+    header = next(rows, None)
+    return ([h.strip() for h in header] if header else []), rows
 
 
 def _abort_pending(job: _Job) -> None:
@@ -400,12 +445,13 @@ def _process_ingest(store: Any, job: _Job) -> None:
             if not header:
                 continue
             job.columns = job.columns or header
-            for start in range(0, len(rows), CHUNK):
+            while chunk := list(itertools.islice(rows, CHUNK)):
                 if job.abort.is_set():
-                    job.unprocessed.extend(_csv_line(r, job.delimiter, job.newline) for r in rows[start:])
+                    job.unprocessed.extend(_csv_line(r, job.delimiter, job.newline) for r in chunk)
+                    job.unprocessed.extend(_csv_line(r, job.delimiter, job.newline) for r in rows)
                     break
                 with store.transaction():
-                    for row in rows[start:start + CHUNK]:
+                    for row in chunk:
                         _process_row(store, job, spec, header, row)
             if job.abort.is_set():
                 break
