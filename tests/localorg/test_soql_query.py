@@ -112,7 +112,7 @@ def test_in_and_not_in(org):  # noqa: F811
     assert id_set(org, "SELECT Id FROM User WHERE Alias IN ('ASMITH', 'bjones', 'nobody')") == {ALICE, BOB}
     assert id_set(org, "SELECT Id FROM User WHERE Alias NOT IN ('asmith', 'bjones')") == {CAROL, DAVE}
     assert id_set(org, "SELECT Id FROM Account WHERE Industry IN ('Energy', null)") == {GLOBEX, INITECH}
-    assert id_set(org, "SELECT Id FROM Account WHERE Industry NOT IN ('Tech')") == {GLOBEX, INITECH}
+    assert id_set(org, "SELECT Id FROM Account WHERE Industry NOT IN ('Tech')") == {GLOBEX}  # nulls left out
 
 
 def test_like_is_case_insensitive_with_wildcards(org):  # noqa: F811
@@ -271,7 +271,10 @@ def test_polymorphic_owner_is_user_or_queue_by_id(org):  # noqa: F811
 
 def test_polymorphic_filter_and_type_field(org):  # noqa: F811
     assert ids(org, "SELECT Id FROM Case WHERE Owner.Type = 'Queue'") == [CASE_QUEUE]
-    assert id_set(org, "SELECT Id FROM Case WHERE Owner.IsActive = false") == {CASE_CAROL}
+    assert id_set(org, "SELECT Id FROM Case WHERE Owner.IsActive = true") == {CASE_ALICE}
+    # a queue has no IsActive, and on a boolean field null matches false
+    assert id_set(org, "SELECT Id FROM Case WHERE Owner.IsActive = false") == {CASE_CAROL, CASE_QUEUE}
+    assert id_set(org, "SELECT Id FROM Case WHERE Owner.IsActive = false AND Owner.Type = 'User'") == {CASE_CAROL}
     members = execute(org, "SELECT UserOrGroup.Name, Group.Name FROM GroupMember ORDER BY Id").records
     assert [(m["UserOrGroup"]["attributes"]["type"], m["UserOrGroup"]["Name"]) for m in members] == [
         ("User", "Alice Smith"), ("Group", "Support Queue"), ("User", "Bob Jones")]
@@ -447,3 +450,16 @@ def test_custom_relationships_use_their_r_name(org):  # noqa: F811
         make_id("005", 9)]
     with pytest.raises(errors.INVALID_FIELD):
         execute(org, "SELECT Account__c.Name FROM Project__c")
+
+
+def test_boolean_null_matches_false(org):  # noqa: F811
+    org.execute("UPDATE \"User\" SET IsActive = NULL WHERE Id = ?", (CAROL,))
+    assert id_set(org, "SELECT Id FROM User WHERE IsActive = null") == {CAROL}
+    assert id_set(org, "SELECT Id FROM User WHERE IsActive = false") == {CAROL}
+    assert id_set(org, "SELECT Id FROM User WHERE IsActive != null") == {ALICE, BOB, DAVE}
+    assert id_set(org, "SELECT Id FROM User WHERE IsActive != true") == {CAROL}
+
+
+def test_anti_join_on_a_reference_leaves_out_nulls(org):  # noqa: F811
+    assert id_set(org, f"SELECT Id FROM User WHERE ManagerId NOT IN (SELECT Id FROM User WHERE Id = '{BOB}')") == {
+        BOB}

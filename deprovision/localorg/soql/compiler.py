@@ -90,6 +90,12 @@ class _Compiler:
             start, end = range_bounds(value, column.field.type, self.today)
             return self._range(column.sql, cond.op, start, end, params)
         stored = storage_value(self.soql, value, column.field, column.display)
+        if column.field.type == schema.BOOLEAN and cond.op in ("=", "!="):
+            # on a boolean field null matches false: "= null" is "= false", "!= null" is "= true"
+            wanted = 0 if stored is None else stored
+            params.append(1 - wanted if stored is None and cond.op == "!=" else wanted)
+            op = "=" if stored is None else cond.op
+            return f"COALESCE({column.sql}, 0) {op} ?"
         collate = _nocase(column)
         if stored is None:
             if cond.op == "=":
@@ -133,11 +139,9 @@ class _Compiler:
             params.extend(values)
             marks = ", ".join("?" * len(values))
             parts.append(f"{column.sql}{collate} {'NOT IN' if cond.negated else 'IN'} ({marks})")
-        if cond.negated:
-            if has_null:
-                parts.append(f"{column.sql} IS NOT NULL")
-                return "(" + " AND ".join(parts) + ")"
-            return f"({column.sql} IS NULL OR {parts[0]})" if parts else "1"
+        if cond.negated:  # NOT IN leaves out records whose field is null
+            parts.append(f"{column.sql} IS NOT NULL")
+            return "(" + " AND ".join(parts) + ")"
         if has_null:
             parts.append(f"{column.sql} IS NULL")
         return "(" + " OR ".join(parts) + ")" if parts else "0"
@@ -170,7 +174,7 @@ class _Compiler:
         where_sql = f" WHERE {' AND '.join(where)}" if where else ""
         subquery = f"SELECT {selected.sql} FROM {inner.from_sql()}{where_sql}"
         if cond.negated:
-            return f"({left.sql} IS NULL OR {left.sql} NOT IN ({subquery}))"
+            return f"{left.sql} NOT IN ({subquery})"
         return f"{left.sql} IN ({subquery})"
 
     def aggregate_comparison(self, cond: ast.Comparison, scope: Scope, params: list) -> str:
