@@ -24,7 +24,7 @@ from deprovision.org.results import first_error, to_org_error
 T = TypeVar("T")
 
 # Error codes that name a passing condition; retrying later usually succeeds.
-TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "QUERY_TIMEOUT"})
+TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"})
 LIMIT_CODE = "REQUEST_LIMIT_EXCEEDED"
 EXPIRED_CODE = "INVALID_SESSION_ID"
 
