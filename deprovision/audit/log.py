@@ -152,6 +152,7 @@ class AuditWriter:
         self.path = Path(path)
         self.hmac_key = hmac_key
         self._fd: int | None = None
+        self._pid = os.getpid()
         self._tail: Tail | None = None
         self._lock = threading.Lock()
         self.last_hash: str | None = None
@@ -189,7 +190,11 @@ class AuditWriter:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
     def _open(self) -> int:
+        if self._fd is not None and self._pid != os.getpid():
+            # A forked child shares the parent's open file and so its flock: open its own.
+            self._fd, self._tail = None, None
         if self._fd is None:
+            self._pid = os.getpid()
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)

@@ -147,3 +147,23 @@ def test_a_final_line_missing_only_its_newline_is_kept_and_continued(sample_log:
     reset_audit()
     result = verify_log(sample_log)
     assert result.ok and result.events == 20 and not result.repairs
+
+
+def _append_forked(count: int, worker: int) -> None:
+    for n in range(count):
+        get_logger().info("change_applied", worker=worker, n=n)
+
+
+def test_a_forked_child_takes_its_own_lock_and_the_chain_stays_linear(audit_path: Path) -> None:
+    get_logger().info("run_started")  # the parent opens the log before forking
+    ctx = multiprocessing.get_context("fork")
+    children = [ctx.Process(target=_append_forked, args=(100, w)) for w in range(2)]
+    for child in children:
+        child.start()
+    _append_forked(100, 9)
+    for child in children:
+        child.join(60)
+    assert [c.exitcode for c in children] == [0, 0]
+    result = verify_log(audit_path)
+    assert result.ok, result.summary()
+    assert result.events == 301
