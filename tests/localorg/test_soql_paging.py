@@ -43,9 +43,10 @@ def test_total_comes_first_and_matches_the_streamed_records(many_accounts):
 
 def test_stream_respects_where_limit_and_offset(many_accounts):
     total, records = iter_execute(many_accounts, f"SELECT Id FROM Account WHERE OwnerId = '{BOB}' "
-                                                 "ORDER BY Id LIMIT 100 OFFSET 4750")
+                                                 "AND Name > 'Account 19000' ORDER BY Id LIMIT 300 OFFSET 150")
     got = [r["Id"] for r in records]
-    assert total == 50 == len(got)  # BOB owns every 4th row; the 200 deleted rows are his: 4,800 visible
+    # BOB owns every 4th row and the deleted ones (every 100th): 240 visible after 'Account 19000'
+    assert total == 90 == len(got)
     assert got == sorted(got)
     total, records = iter_execute(many_accounts, "SELECT Id FROM Account LIMIT 7")
     assert total == 7 and len(list(records)) == 7

@@ -246,3 +246,11 @@ def test_statements_longer_than_100000_characters_are_refused():
         parse(soql)
     assert e.value.message == "SOQL statements can not be longer than 100000 characters"
     assert len(parse(f"SELECT Id FROM Account WHERE Id IN {soql_in(ids[:4000])}").where.values) == 4000
+
+
+def test_offset_above_2000_is_out_of_range():
+    assert parse("SELECT Id FROM Account ORDER BY Id LIMIT 10 OFFSET 2000").offset == 2000
+    with pytest.raises(errors.SalesforceError) as e:
+        parse("SELECT Id FROM Account ORDER BY Id LIMIT 10 OFFSET 2001")
+    assert e.value.error_code == "NUMBER_OUTSIDE_VALID_RANGE"
+    assert e.value.message == "Maximum SOQL offset allowed is 2000"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deprovision.localorg.errors import MALFORMED_QUERY
+from deprovision.localorg.errors import MALFORMED_QUERY, SalesforceError
 from deprovision.localorg.soql import ast
 from deprovision.localorg.soql.lexer import (
     DATE,
@@ -22,6 +22,7 @@ AGGREGATES = ("COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG")
 DATE_FUNCTIONS = ("TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS", "LAST_MONTH", "THIS_MONTH",
                   "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR")
 DATE_N_FUNCTIONS = ("LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO")
+MAX_OFFSET = 2000
 COMPARISON_OPS = ("=", "!=", "<>", "<", ">", "<=", ">=")
 # Words that end a SELECT item or a clause, so they cannot be aliases.
 _CLAUSE_WORDS = frozenset(
@@ -111,6 +112,9 @@ class _Parser:
         if self.at_word("OFFSET"):
             self.advance()
             offset = self.non_negative_int()
+            if offset > MAX_OFFSET:
+                raise SalesforceError(f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+                                      error_code="NUMBER_OUTSIDE_VALID_RANGE")
         if self.at_word("FOR"):
             self.advance()
             if not self.at_word("UPDATE", "VIEW", "REFERENCE"):
