@@ -5,6 +5,7 @@ from deprovision.audit.log import (
     bind_run,
     chain_head,
     configure_audit,
+    deferred_sync,
     get_logger,
     reset_audit,
     resolve_audit_path,
@@ -13,6 +14,6 @@ from deprovision.audit.log import (
 )
 
 __all__ = [
-    "AuditLogError", "bind_run", "chain_head", "configure_audit", "get_logger", "reset_audit",
+    "AuditLogError", "bind_run", "chain_head", "configure_audit", "deferred_sync", "get_logger", "reset_audit",
     "resolve_audit_path", "run_context", "unbind_run",
 ]

@@ -167,3 +167,22 @@ def test_a_forked_child_takes_its_own_lock_and_the_chain_stays_linear(audit_path
     result = verify_log(audit_path)
     assert result.ok, result.summary()
     assert result.events == 301
+
+
+def test_deferred_sync_writes_every_event_at_once_and_syncs_at_the_end(audit_path: Path, monkeypatch) -> None:
+    import os
+
+    from deprovision.audit import deferred_sync
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    with deferred_sync():
+        for n in range(50):
+            get_logger().info("change_applied", n=n)
+            assert len(_events(audit_path)) == n + 1  # written immediately, line by line
+        assert synced == []
+    assert len(synced) == 1
+    get_logger().info("run_finished")
+    assert len(synced) == 2
+    assert verify_log(audit_path).events == 51
