@@ -101,6 +101,8 @@ def test_deleted_rows_do_not_count(org):  # noqa: F811
     ("SELECT Name, COUNT(Id) FROM Account", "Field must be grouped or aggregated: Name"),
     ("SELECT Name, COUNT(Id) FROM Account GROUP BY OwnerId", "Field must be grouped or aggregated: Name"),
     ("SELECT Id, COUNT() FROM Account", "COUNT() must be the only element in the SELECT list"),
+    ("SELECT OwnerId, COUNT(Id) FROM Account GROUP BY OwnerId HAVING Name = 'x'",
+     "Field must be grouped or aggregated: Name"),
     ("SELECT SUM(Name) FROM Account", "field Name does not support aggregate operator SUM"),
     ("SELECT OwnerId, COUNT(Id) FROM Account GROUP BY OwnerId ORDER BY Name",
      "Ordered field must be grouped or aggregated: Name"),
@@ -114,3 +116,8 @@ def test_invalid_aggregate_queries_are_malformed(org, soql, message):  # noqa: F
 def test_unknown_field_inside_aggregate_is_invalid_field(org):  # noqa: F811
     with pytest.raises(errors.INVALID_FIELD):
         execute(org, "SELECT COUNT(Bogus) FROM Account")
+
+
+def test_having_may_filter_on_grouped_fields(org):  # noqa: F811
+    records = execute(org, f"SELECT OwnerId, COUNT(Id) FROM Account GROUP BY OwnerId HAVING OwnerId = '{BOB}'").records
+    assert records == [{"attributes": AGG, "OwnerId": BOB, "expr0": 2}]

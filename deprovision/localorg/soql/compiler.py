@@ -236,6 +236,7 @@ class _Compiler:
         having_params: list = []
         having_sql = ""
         if q.having is not None:
+            self.check_grouped(q.having, scope)
             having_sql = " HAVING " + self.condition(q.having, scope, having_params)
         order_sql = self.order_by(scope, aggregate)
         if q.is_count_only and q.group_by:
@@ -255,6 +256,22 @@ class _Compiler:
             count_params=where_params + having_params, limit=q.limit, offset=q.offset,
             count_only=q.is_count_only, aggregate=aggregate, shape=shape,
         )
+
+    def check_grouped(self, cond: ast.Condition, scope: Scope) -> None:
+        """Fields in HAVING must be grouped (aggregates may use any field)."""
+        grouped = {tuple(k.lower() for k in scope.column(p).key) for p in self.query.group_by}
+        stack = [cond]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.BoolOp):
+                stack.extend(item.items)
+            elif isinstance(item, ast.Not):
+                stack.append(item.item)
+            elif isinstance(item.left, ast.FieldPath):
+                column = scope.column(item.left)
+                if tuple(k.lower() for k in column.key) not in grouped:
+                    raise error_at(MALFORMED_QUERY, self.soql, item.left.pos,
+                                   f"Field must be grouped or aggregated: {column.name}")
 
     def plain_select(self, scope: Scope) -> tuple[list[str], Callable[[Sequence], dict]]:
         columns = [scope.root.id_sql]
