@@ -121,3 +121,11 @@ def test_unknown_field_inside_aggregate_is_invalid_field(org):  # noqa: F811
 def test_having_may_filter_on_grouped_fields(org):  # noqa: F811
     records = execute(org, f"SELECT OwnerId, COUNT(Id) FROM Account GROUP BY OwnerId HAVING OwnerId = '{BOB}'").records
     assert records == [{"attributes": AGG, "OwnerId": BOB, "expr0": 2}]
+
+
+def test_having_compares_min_and_max_with_values_of_the_field(org):  # noqa: F811
+    records = execute(org, "SELECT OwnerId, MAX(CreatedDate) FROM Account GROUP BY OwnerId "
+                           "HAVING MAX(CreatedDate) > 2000-01-01T00:00:00Z AND COUNT(Id) >= 2 ORDER BY OwnerId").records
+    assert [r["OwnerId"] for r in records] == [ALICE, BOB]
+    with pytest.raises(errors.INVALID_FIELD):
+        execute(org, "SELECT OwnerId FROM Account GROUP BY OwnerId HAVING COUNT(Id) > '1'")

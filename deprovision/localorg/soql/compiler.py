@@ -178,16 +178,22 @@ class _Compiler:
         return f"{left.sql} IN ({subquery})"
 
     def aggregate_comparison(self, cond: ast.Comparison, scope: Scope, params: list) -> str:
+        """``COUNT(Id) > 1``, ``MAX(CreatedDate) < 2026-01-01T00:00:00Z`` in HAVING."""
         agg = cond.left
         assert isinstance(agg, ast.Aggregate)
         sql, _ = self.aggregate_sql(agg, scope)
         value = cond.value
-        if cond.op == "LIKE" or not isinstance(value, ast.Literal) or value.kind not in ("number", "null"):
-            raise error_at(MALFORMED_QUERY, self.soql, getattr(value, "pos", cond.pos),
-                           f"unexpected token: '{getattr(value, 'value', cond.op)}'")
-        params.append(value.value)
-        op = {"=": "IS", "!=": "IS NOT"}.get(cond.op, cond.op)
-        return f"{sql} {op} ?"
+        if cond.op == "LIKE" or isinstance(value, ast.DateFunction):
+            raise error_at(MALFORMED_QUERY, self.soql, value.pos, f"unexpected token: '{cond.op}'")
+        if agg.function in ("MIN", "MAX") and agg.field is not None:
+            field = scope.column(agg.field).field
+        else:
+            field = schema.FieldSpec(agg.text, schema.DOUBLE)
+        stored = storage_value(self.soql, value, field, agg.text)
+        if stored is None and cond.op in ("=", "!="):
+            return f"{sql} IS NULL" if cond.op == "=" else f"{sql} IS NOT NULL"
+        params.append(stored)
+        return f"{sql} {cond.op} ?"
 
     def aggregate_sql(self, agg: ast.Aggregate, scope: Scope) -> tuple[str, Callable | None]:
         """SQL for an aggregate call, and how to convert its value."""
