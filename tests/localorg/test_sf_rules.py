@@ -296,3 +296,13 @@ def test_setup_changes_leave_audit_trail_rows_and_owner_transfers_none(sf):
     rows = sf.query("SELECT Action, Section, CreatedById FROM SetupAuditTrail ORDER BY CreatedDate DESC")["records"]
     assert len(rows) == before + 1
     assert any(r["Action"] == "frozeuser" for r in rows[:1])
+
+
+def test_assignment_rules_run_on_create_unless_the_header_says_false(sf, served_org):
+    served_org.store.configure(assignment_rule_queues={"Case": "Support_Queue"})
+    support = _queue(served_org, "Support_Queue")
+    ops = user_id(sf, "ops@acme.example")
+    kept = sf.Case.create({"Subject": "kept", "OwnerId": ops}, headers={"Sforce-Auto-Assign": "FALSE"})["id"]
+    routed = sf.Case.create({"Subject": "routed", "OwnerId": ops})["id"]
+    assert one(sf, f"SELECT OwnerId FROM Case WHERE Id = '{kept}'")["OwnerId"] == ops
+    assert one(sf, f"SELECT OwnerId FROM Case WHERE Id = '{routed}'")["OwnerId"] == support

@@ -149,9 +149,10 @@ def create(ctx: Ctx, request: Request) -> Response:
     typed = [_typed(r, need_id=False) for r in records]
     _check_chunks([t[1] for t in typed])
     items = [(None, spec, err) for _, spec, err, _ in typed]
+    assign = auto_assign(request)
 
     def operation(index: int, spec: schema.ObjectSpec) -> str:
-        return ctx.store.create(spec.name, typed[index][3], actor_id=ctx.actor_id)
+        return ctx.store.create(spec.name, typed[index][3], actor_id=ctx.actor_id, auto_assign=assign)
 
     return _run(ctx, items, operation, all_or_none)
 

@@ -44,7 +44,7 @@ def create(ctx: Ctx, request: Request) -> Response:
     values = record_values(request.json())
     if any(k.lower() == "id" for k in values):
         raise errors.INVALID_FIELD("The Id field should not be specified in the sobject data.")
-    new_id = ctx.store.create(spec.name, values, actor_id=ctx.actor_id)
+    new_id = ctx.store.create(spec.name, values, actor_id=ctx.actor_id, auto_assign=auto_assign(request))
     return Response.json({"id": new_id, "success": True, "errors": []}, 201)
 
 
