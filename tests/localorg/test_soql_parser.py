@@ -254,3 +254,9 @@ def test_offset_above_2000_is_out_of_range():
         parse("SELECT Id FROM Account ORDER BY Id LIMIT 10 OFFSET 2001")
     assert e.value.error_code == "NUMBER_OUTSIDE_VALID_RANGE"
     assert e.value.message == "Maximum SOQL offset allowed is 2000"
+
+
+def test_unterminated_string_is_malformed():
+    with pytest.raises(errors.MALFORMED_QUERY) as e:
+        parse("SELECT Id FROM Account WHERE Name = 'abc")
+    assert e.value.message.endswith("ERROR at Row:1:Column:41\nline 1:40 mismatched character '<EOF>' expecting '''")

@@ -110,7 +110,8 @@ def _read_string(soql: str, start: int) -> Token:
         value.append(ch)
         pattern.append(ch)
         i += 1
-    raise error_at(MALFORMED_QUERY, soql, start, "unexpected token: <EOF>: unterminated string literal")
+    raise error_at(MALFORMED_QUERY, soql, n,
+                   f"line {_line_of(soql, n)}:{_column_of(soql, n)} mismatched character '<EOF>' expecting '''")
 
 
 def tokenize(soql: str) -> list[Token]:
