@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deprovision.audit.chain import GENESIS, canonical_bytes, event_hash, event_hmac, parse_event
+from deprovision.audit.chain import GENESIS, canonical, canonical_bytes, event_hash, event_hmac, parse_event
 
 PROBLEM_KINDS = ("edited", "removed", "inserted", "reordered", "bad_hmac", "missing_hmac",
                  "not_an_event", "torn_tail", "unexpected_head", "missing")
@@ -183,7 +183,10 @@ def _check_seal(event: dict[str, Any], raw: bytes, key: bytes | None,
         return "edited", "the event has no prev field"
     body = canonical_bytes(event, raw)
     if event_hash(prev, body) != event["hash"]:
-        return "edited", "its content does not match its hash (the event was changed after it was written)"
+        # The raw bytes differ from what was sealed; the content decides (spacing alone is no edit).
+        body = canonical(event).encode("utf-8")
+        if event_hash(prev, body) != event["hash"]:
+            return "edited", "its content does not match its hash (the event was changed after it was written)"
     mac = event.get("hmac")
     if mac is not None:
         result.hmac_present = True
