@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,8 @@ def serve(app: AppContext, db_path: Path | None, port: int, seed: str | None, us
                             seed=seed or "demo", seed_options=options)
     try:
         server.start()
+    except sqlite3.DatabaseError as exc:
+        raise DeprovisionError(f"cannot open the local org database {path}: {exc}") from None
     except OSError as exc:
         raise DeprovisionError(f"cannot serve the local org on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     try:

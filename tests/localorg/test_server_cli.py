@@ -114,3 +114,11 @@ def test_reset_rebuilds_the_default_database(cli):
     finally:
         store.close()
     assert not (cli.state_dir / "localorg.sqlite3.new").exists()
+
+
+def test_serve_refuses_a_file_that_is_not_a_database(cli, tmp_path):
+    bogus = tmp_path / "not-a-db.sqlite3"
+    bogus.write_text("hello, this is not SQLite" * 100)
+    code, out, err = cli("localorg", "serve", "--db", str(bogus))
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: cannot open the local org database {bogus}: ")
