@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
-
-API_VERSION = "62.0"
+from localorg_support import API_VERSION, connect, trusting_session  # noqa: F401
 
 
 @pytest.fixture(scope="session")
@@ -59,22 +57,6 @@ def served_org(tmp_path: Path, localorg_cert_dir: Path) -> Iterator:
 def empty_org(tmp_path: Path, localorg_cert_dir: Path) -> Iterator:
     """A served empty org (fresh copy per test)."""
     yield from _serve("empty", tmp_path, localorg_cert_dir)
-
-
-def trusting_session(ca_bundle: str) -> requests.Session:
-    """A ``requests.Session`` that trusts the local org's certificate and ignores REQUESTS_CA_BUNDLE."""
-    session = requests.Session()
-    session.verify = ca_bundle
-    session.trust_env = False
-    return session
-
-
-def connect(server, version: str = API_VERSION):
-    """A simple-salesforce client on a served local org, as its admin (API) user."""
-    from simple_salesforce import Salesforce
-
-    return Salesforce(instance_url=server.instance_url, session_id=server.access_token,
-                      session=trusting_session(server.ca_bundle), version=version)
 
 
 @pytest.fixture

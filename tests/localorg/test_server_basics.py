@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 import requests
-from conftest import connect, trusting_session
+from localorg_support import connect, trusting_session
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceResourceNotFound
 
 from deprovision.localorg.server import LocalOrgServer

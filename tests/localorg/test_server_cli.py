@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import trusting_session
+from localorg_support import trusting_session
 from simple_salesforce import Salesforce
 
 SERVE = [sys.executable, "-c", "from deprovision.cli import main; main()", "localorg", "serve"]

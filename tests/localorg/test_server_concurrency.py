@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import connect
+from localorg_support import connect
 
 
 def test_parallel_clients_create_query_and_page(empty_org):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import connect, trusting_session
+from localorg_support import connect, trusting_session
 from simple_salesforce.exceptions import (
     SalesforceGeneralError,
     SalesforceMalformedRequest,

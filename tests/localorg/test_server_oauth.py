@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import jwt
 import pytest
 import requests
-from conftest import connect, trusting_session
+from localorg_support import connect, trusting_session
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed, SalesforceExpiredSession

@@ -7,7 +7,7 @@ import io
 import time
 
 import pytest
-from conftest import connect
+from localorg_support import connect
 
 from deprovision.org.soql import soql_in
 

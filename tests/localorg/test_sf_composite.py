@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import connect
+from localorg_support import connect
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 ROLLED_BACK = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
