@@ -154,6 +154,7 @@ class RunReport:
     run_leftovers: list[str] = field(default_factory=list)
     cross_checked: bool = False
     trail_only: list[dict[str, Any]] = field(default_factory=list)  # trail rows naming no leaver
+    rollback_of: str | None = None  # for a rollback run: the run it reversed
     plan_sha256: str | None = None  # digest of the executed plan, as logged at run start
     plan_file: str | None = None  # whether the run folder's plan.json matches it
 
@@ -171,7 +172,8 @@ class Report:
 
     @property
     def leavers(self) -> list[Leaver]:
-        return [leaver for run in self.runs for leaver in run.leavers.values()]
+        """Target users of deprovisioning runs (rollback runs' users are not leavers)."""
+        return [leaver for run in self.runs if run.kind != "rollback" for leaver in run.leavers.values()]
 
     @property
     def breaches(self) -> int:
@@ -211,6 +213,10 @@ def build_report(path: Path, *, run_id: str | None = None, since: str | None = N
                     take(event, raw)
     plan_users = plan_users_from_runs(state_dir, runs) if state_dir else {}
     for run in runs.values():
+        if run.rollback_of in runs:
+            runs[run.rollback_of].notes.append(
+                f"rolled back by run {run.run_id} (started {short_time(run.started_at)} UTC)")
+    for run in runs.values():
         run.leavers = dict(sorted(run.leavers.items(), key=lambda item: item[1].name.lower()))
         for leaver in run.leavers.values():
             extra = plan_users.get(run.run_id, {}).get(leaver.user_id or "", {})
@@ -247,6 +253,7 @@ def _absorb(runs: dict[str, RunReport], event: dict[str, Any], run_id: str | Non
     run.head = event.get("hash")
     if name in RUN_START_EVENTS:
         run.kind = "rollback" if name == "rollback_started" else "apply"
+        run.rollback_of = event.get("rollback_of") or event.get("rolls_back_run_id")
         run.started_at = event.get("ts")
         run.actor = fields.actor(event)
         run.reason = event.get("reason")
@@ -349,6 +356,11 @@ def _match_leaver(run: RunReport, text: str) -> Leaver | None:
     return None
 
 
+ROLLBACK_COLUMNS = (("unfreeze", "Unfrozen"), ("reactivate", "Reactivated"),
+                    ("restore_assignment", "Access restored"), ("restore_role", "Role restored"),
+                    ("restore_owner", "Owners restored"))
+
+
 def _score(run: RunReport, leaver: Leaver, sla_hours: float, now: datetime) -> None:
     start = parse_ts(leaver.terminated_at)
     if start is not None:
@@ -366,6 +378,10 @@ def _score(run: RunReport, leaver: Leaver, sla_hours: float, now: datetime) -> N
     else:
         done = max(applied) if applied and run.finished_at else None
     leaver.completed_at = done
+    if run.kind == "rollback":  # a reversal has no leaver SLA
+        leaver.sla_status, leaver.sla_breached = "n/a", False
+        leaver.elapsed_hours = hours_between(parse_ts(run.started_at), parse_ts(max(applied)) if applied else None)
+        return
     end = parse_ts(done) if done else now
     leaver.elapsed_hours = hours_between(start, end)
     over = leaver.elapsed_hours is not None and leaver.elapsed_hours > sla_hours
@@ -532,7 +548,7 @@ def short_time(value: str | None) -> str:
 
 
 CSV_COLUMNS = [
-    "run_id", "username", "user_id", "actor", "reason", "playbook", "terminated_at", "clock_start",
+    "run_id", "run_kind", "username", "user_id", "actor", "reason", "playbook", "terminated_at", "clock_start",
     "clock_basis", "frozen_at", "revoked_at", "transferred_at", "records_transferred", "deactivated_at",
     "completed_at", "elapsed_hours", "sla_hours", "sla_status", "sla_breached", "failures", "leftovers",
     "trail_mismatches", "chain_head", "log_verified",
@@ -548,7 +564,7 @@ def render_csv(report: Report) -> str:
         for leaver in run.leavers.values():
             revoked = [s.at for s in leaver.revocations if s.at]
             writer.writerow({
-                "run_id": run.run_id, "username": leaver.username, "user_id": leaver.user_id,
+                "run_id": run.run_id, "run_kind": run.kind, "username": leaver.username, "user_id": leaver.user_id,
                 "actor": (run.actor or {}).get("username"), "reason": run.reason,
                 "playbook": (run.playbook or {}).get("name"), "terminated_at": leaver.terminated_at,
                 "clock_start": leaver.clock_start, "clock_basis": leaver.clock_basis,
@@ -597,4 +613,5 @@ def render_report(report: Report, fmt: str) -> str:
     )
     env.filters.update(duration=duration, short_time=short_time, md=_md, failure_text=_failure_text)
     name = {"html": "report.html.j2", "markdown": "report.md.j2"}[fmt]
-    return env.get_template(name).render(report=report, revocation_actions=REVOCATION_ACTIONS, actions=ACTIONS)
+    return env.get_template(name).render(report=report, revocation_actions=REVOCATION_ACTIONS, actions=ACTIONS,
+                                         rollback_columns=ROLLBACK_COLUMNS)

@@ -231,3 +231,29 @@ def test_trail_rows_go_to_the_first_leaver_they_name_and_names_count_when_userna
     assert [r["display"] for r in late.trail] == ["Froze user Late Leaver"]
     assert [r["action"] for r in prompt.trail] == ["changedManager"]
     assert [r["display"] for r in run.trail_only] == ["Froze user Lately Leaving"]
+
+
+def test_a_rollback_run_is_reported_as_a_reversal_without_an_sla(audit_path: Path) -> None:
+    write_run("run-a", users=[PROMPT])
+    log = get_logger()
+    bind_run(run_id="run-b", run_kind="rollback", reason="rollback of run run-a")
+    log.info("rollback_started", rollback_of="run-a")
+    target = {"id": PROMPT["id"], "username": PROMPT["username"]}
+    log.info("change_applied", target_user=target, action="reactivate", object="User", outcome="applied",
+             record_ids=[PROMPT["id"]])
+    log.info("change_applied", target_user=target, action="unfreeze", object="UserLogin", outcome="applied",
+             record_ids=["0Yw1"])
+    log.info("run_finished", status="succeeded")
+    unbind_run()
+    reset_audit()
+    report = build_report(audit_path)
+    original, rollback = report.runs
+    assert rollback.kind == "rollback" and rollback.rollback_of == "run-a"
+    assert original.notes and original.notes[0].startswith("rolled back by run run-b")
+    (user,) = rollback.leavers.values()
+    assert user.sla_status == "n/a" and not user.sla_breached
+    assert [leaver.username for leaver in report.leavers] == [PROMPT["username"]]  # leavers of run-a only
+    markdown = render_report(report, "markdown")
+    assert "Reverses run run-a." in markdown
+    rows = list(csv.DictReader(io.StringIO(render_report(report, "csv"))))
+    assert [r["run_kind"] for r in rows] == ["apply", "rollback"]
