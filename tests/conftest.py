@@ -7,6 +7,10 @@
   local org's certificate (``verify`` = CA bundle, ``trust_env=False``).
 - ``cli``: ``cli("plan", "x.yaml") -> CliResult(code, stdout, stderr)``, running ``deprovision``
   in a subprocess with ``DEPROVISION_STATE_DIR`` set to a temporary folder (``cli.state_dir``).
+Helpers (``from conftest import connect, trusting_session``): ``connect(server, version)`` builds the
+same client for any started server; ``trusting_session(ca_bundle)`` a plain ``requests.Session`` for it.
+The server's ``store`` is the live backend (``served_org.store.configure(...)`` changes org settings;
+``served_org.faults.configure(fail_next=[...])`` injects faults; see ``deprovision/localorg/faults.py``).
 """
 
 from __future__ import annotations
