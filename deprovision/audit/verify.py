@@ -52,6 +52,8 @@ class VerifyResult:
     reason: str | None = None
     repairs: list[int] = field(default_factory=list)  # lines of torn writes repaired by a later writer
     expected_head_line: int | None = None
+    seen_heads: set[str] = field(default_factory=set)  # recorded heads found in the chain
+    recorded_heads_checked: int = 0
 
     @property
     def torn_tail(self) -> bool:
@@ -69,6 +71,8 @@ class VerifyResult:
             text += " (HMACs present but not checked: DEPROVISION_AUDIT_KEY not set)"
         if self.repairs:
             text += f"; torn write(s) repaired at line(s) {', '.join(map(str, self.repairs))}"
+        if self.recorded_heads_checked:
+            text += f"; the {self.recorded_heads_checked} chain head(s) recorded by runs are in it"
         if self.expected_head_line is not None and self.expected_head_line != self.lines:
             text += f"; expected head found at line {self.expected_head_line}"
         return text
@@ -116,11 +120,13 @@ class _Lines:
 
 
 def verify_log(path: Path, key: bytes | None = None, expect_head: str | None = None,
-               observer: Callable[[dict[str, Any], bytes], None] | None = None) -> VerifyResult:
+               observer: Callable[[dict[str, Any], bytes], None] | None = None,
+               recorded_heads: dict[str, str] | None = None) -> VerifyResult:
     """Check the chain of the log at ``path`` (and HMACs with ``key``; ``expect_head`` must be in it).
 
     ``observer(event, raw_line)`` is called for every intact event, so a caller that needs the
-    events too (the report) reads the log once.
+    events too (the report) reads the log once. ``recorded_heads`` (where -> hash, e.g. each run
+    folder's recorded chain head) must all be in the chain too.
     """
     result = VerifyResult(path=str(path), ok=True, hmac_checked=key is not None)
     try:
@@ -128,7 +134,17 @@ def verify_log(path: Path, key: bytes | None = None, expect_head: str | None = N
     except FileNotFoundError:
         return _fail(result, None, "missing", f"no audit log at {path}")
     with stream:
-        _scan(_Lines(stream), result, key, expect_head, observer)
+        wanted = set((recorded_heads or {}).values())
+        _scan(_Lines(stream), result, key, expect_head, observer, wanted)
+    missing = {where: head for where, head in (recorded_heads or {}).items() if head not in result.seen_heads}
+    if result.ok and missing:
+        where, head = sorted(missing.items())[0]
+        _fail(result, result.lines + 1, "unexpected_head",
+              f"the chain head {head} recorded by {where} is not in the log: events were removed from "
+              f"the end, or the log was rewritten" + (f" ({len(missing)} recorded heads missing)"
+                                                       if len(missing) > 1 else ""))
+    if result.ok:
+        result.recorded_heads_checked = len(recorded_heads or {})
     if result.ok and expect_head and result.expected_head_line is None:
         _fail(result, result.lines + 1, "unexpected_head",
               f"the log ends at seq {result.last_seq} with head {result.head}, and the expected head "
@@ -137,7 +153,7 @@ def verify_log(path: Path, key: bytes | None = None, expect_head: str | None = N
 
 
 def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: str | None,
-          observer: Callable[[dict[str, Any], bytes], None] | None) -> None:
+          observer: Callable[[dict[str, Any], bytes], None] | None, wanted: set[str]) -> None:
     good: _Good | None = None  # last intact event
     before_good: _Good | None = None  # the one before it
     runs: set[str] = set()
@@ -174,6 +190,8 @@ def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: s
             observer(event, raw)
         if expect_head and event["hash"] == expect_head:
             result.expected_head_line = number
+        if wanted and event["hash"] in wanted:
+            result.seen_heads.add(event["hash"])
 
 
 def _check_seal(event: dict[str, Any], raw: bytes, key: bytes | None,

@@ -28,6 +28,21 @@ def _log_path(app: AppContext, given: Path | None) -> Path:
     return resolve_audit_path(app.state_dir, given)
 
 
+def _recorded_heads(state_dir: Path) -> dict[str, str]:
+    """``run <id>`` -> the chain head each run folder's summary recorded when the run ended."""
+    import json
+
+    heads = {}
+    for summary in sorted((state_dir / "runs").glob("*/summary.json")):
+        try:
+            head = json.loads(summary.read_text()).get("audit_head")
+        except (OSError, ValueError):
+            continue
+        if isinstance(head, str) and len(head) == 64:
+            heads[f"run {summary.parent.name}"] = head
+    return heads
+
+
 @click.group()
 def audit() -> None:
     """Review the audit log: check its hash chain, find events, build an evidence report."""
@@ -45,13 +60,15 @@ def verify_cmd(app: AppContext, path: Path | None, expect_head: str | None, fmt:
 
     Exit 0 when intact (prints the number of events and runs and the head); exit 1
     naming the first bad line and why: edited, removed, inserted, reordered, bad HMAC,
-    torn tail (a crash, not tampering) or unexpected head.
+    torn tail (a crash, not tampering) or unexpected head. Checking the state folder's
+    log, the chain head each run recorded in its summary must be in the log too.
     """
     from deprovision.audit.log import audit_key_from_env
     from deprovision.audit.verify import verify_log
 
     target = path or _log_path(app, audit_log)
-    result = verify_log(target, key=audit_key_from_env(), expect_head=expect_head)
+    recorded = _recorded_heads(app.state_dir) if path is None and audit_log is None else {}
+    result = verify_log(target, key=audit_key_from_env(), expect_head=expect_head, recorded_heads=recorded)
     if fmt == "json":
         emit_json(result.to_dict())
     elif result.ok:

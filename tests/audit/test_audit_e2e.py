@@ -176,3 +176,20 @@ def test_the_report_can_recheck_the_org_now(applied: dict) -> None:
                          env=applied["env"])
     assert out.code == 0, out.stderr
     assert out.stdout.count("Re-checked now: every change still holds.") == 4
+
+
+def test_cutting_events_off_the_end_is_caught_by_the_heads_runs_recorded(applied: dict, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    shutil.copytree(applied["state"] / "runs", state / "runs")
+    lines = applied["log"].read_bytes().splitlines(keepends=True)
+    (state / "audit.jsonl").write_bytes(b"".join(lines))
+    cli = CliRunner(state)
+    intact = cli("audit", "verify", env=applied["env"])
+    assert intact.code == 0, intact.stderr
+    assert "chain head(s) recorded by runs are in it" in intact.stdout
+    last_run_line = max(i for i, line in enumerate(lines) if applied["runs"][1].encode() in line)
+    (state / "audit.jsonl").write_bytes(b"".join(lines[:last_run_line]))  # the second run's end is gone
+    cut = cli("audit", "verify", env=applied["env"])
+    assert cut.code == 1
+    assert f"unexpected_head: the chain head {applied['heads'][1]} recorded by run {applied['runs'][1]}" \
+        in cut.stderr

@@ -215,3 +215,14 @@ def test_truncating_inside_any_line_is_a_torn_tail(sample_log: Path) -> None:
 def test_a_missing_log_is_reported(tmp_path: Path) -> None:
     result = verify_log(tmp_path / "nope.jsonl")
     assert not result.ok and result.kind == "missing"
+
+
+def test_heads_recorded_elsewhere_must_all_be_in_the_chain(sample_log: Path) -> None:
+    events = [json.loads(line) for line in _lines(sample_log)]
+    recorded = {"run a": events[11]["hash"], "run b": events[-1]["hash"]}
+    result = verify_log(sample_log, recorded_heads=recorded)
+    assert result.ok and result.recorded_heads_checked == 2
+    _write(sample_log, _lines(sample_log)[:15])
+    result = verify_log(sample_log, recorded_heads=recorded)
+    assert (result.ok, result.kind, result.line) == (False, "unexpected_head", 16)
+    assert "recorded by run b" in result.reason
