@@ -626,8 +626,10 @@ class Executor:
                 result.failed += 1
                 user = self.users.get(change.user_id)
                 name = user.username if user else change.username
-                if change.action == "deactivate":
+                if change.action == "deactivate" and bad[0][1] == "NOT_DEACTIVATED":
                     per_user[name].insert(0, bad[0][2] or "not deactivated")
+                elif change.action == "deactivate":
+                    per_user[name].insert(0, f"not deactivated: {bad[0][2] or 'refused'} ({bad[0][1]})")
                 else:
                     codes = {c or "UNKNOWN" for _, c, _ in bad}
                     per_user[name].append(describe_failure(change, len(bad), codes))
