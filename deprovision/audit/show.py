@@ -122,7 +122,7 @@ def _in_window(raw: bytes, flt: EventFilter) -> bool:
 
 # --- rendering ----------------------------------------------------------------------------------
 
-TABLE_COLUMNS = (("TIME (UTC)", 19), ("RUN", 22), ("USER", 30), ("ACTION", 28), ("OBJECT", 24),
+TABLE_COLUMNS = (("TIME (UTC)", 19), ("RUN", 22), ("USER", 30), ("ACTION", 29), ("OBJECT", 26),
                  ("OUTCOME", 8), ("N", 5), ("DETAIL", 0))
 
 
