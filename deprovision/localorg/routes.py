@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from deprovision.localorg import errors
 from deprovision.localorg.http import Request, Response
@@ -79,7 +80,7 @@ def _match(routes: list[Route], path: str) -> tuple[Route, dict[str, str]] | Non
     for candidate in routes:
         m = candidate.pattern.match(path)
         if m:
-            return candidate, m.groupdict()
+            return candidate, {k: unquote(v) for k, v in m.groupdict().items()}
     return None
 
 
@@ -197,6 +198,7 @@ def build_rest_routes() -> list[Route]:
         route("sobjects/{type}", GET=sobjects.basic_info, POST=sobjects.create),
         route("sobjects/{type}/describe", GET=sobjects.describe),
         route("sobjects/{type}/{id}", GET=sobjects.retrieve, PATCH=sobjects.update, DELETE=sobjects.delete),
+        route("sobjects/{type}/{field}/{value}", GET=sobjects.retrieve_by_field, PATCH=sobjects.upsert),
         route("composite/sobjects", POST=collections.create, PATCH=collections.update,
               DELETE=collections.delete),
         route("composite/sobjects/{type}", GET=collections.retrieve, POST=collections.retrieve),

@@ -306,3 +306,22 @@ def test_assignment_rules_run_on_create_unless_the_header_says_false(sf, served_
     routed = sf.Case.create({"Subject": "routed", "OwnerId": ops})["id"]
     assert one(sf, f"SELECT OwnerId FROM Case WHERE Id = '{kept}'")["OwnerId"] == ops
     assert one(sf, f"SELECT OwnerId FROM Case WHERE Id = '{routed}'")["OwnerId"] == support
+
+
+def test_get_by_lookup_field_and_upsert(sf):
+    nina = user_id(sf, "nina.patel@acme.example")
+    assert sf.User.get_by_custom_id("Username", "nina.patel@acme.example")["Id"] == nina
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.User.get_by_custom_id("Username", "nobody@acme.example")
+    response = sf.Account.upsert("Name/Upserted Co", {"Industry": "Energy"}, raw_response=True)
+    assert response.status_code == 201 and response.json()["created"] is True
+    created = response.json()["id"]
+    response = sf.Account.upsert("Name/Upserted Co", {"Industry": "Retail"}, raw_response=True)
+    assert response.status_code == 200 and response.json() == {"id": created, "success": True, "errors": [],
+                                                                  "created": False}
+    assert sf.Account.get(created)["Industry"] == "Retail"
+    sf.Account.create({"Name": "Twice"})
+    sf.Account.create({"Name": "Twice"})
+    response = sf.session.patch(f"{sf.base_url}sobjects/Account/Name/Twice", headers=sf.headers,
+                                json={"Industry": "x"})
+    assert response.status_code == 300 and len(response.json()) == 2

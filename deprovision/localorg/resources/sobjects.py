@@ -69,3 +69,62 @@ def delete(ctx: Ctx, request: Request) -> Response:
     spec = resolve_type(ctx.param("type"))
     ctx.store.delete(spec.name, ctx.param("id"), actor_id=ctx.actor_id)
     return Response.empty(204)
+
+
+# --- by external id / idLookup field: GET and upsert (PATCH) ---------------------------------------
+
+# Salesforce accepts External ID and idLookup fields; the schema marks neither, so the local org takes these
+# (Name and DeveloperName are a convenience: no object here has a custom External ID field).
+_LOOKUP_FIELDS = ("Id", "Username", "Email", "FederationIdentifier", "EmployeeNumber", "DeveloperName", "Name")
+
+
+def _lookup_field(spec, name: str):
+    f = spec.field(name)
+    if f is None or not (f.name in _LOOKUP_FIELDS or f.custom):
+        raise errors.NOT_FOUND(f"Provided external ID field does not exist or is not accessible: {name}")
+    return f
+
+
+def _matches(ctx: Ctx, spec, field_name: str, value: str) -> list[str]:
+    from deprovision.org.soql import soql_literal
+
+    soql = f"SELECT Id FROM {spec.name} WHERE {field_name} = {soql_literal(value)} LIMIT 3"
+    return [r["Id"] for r in ctx.store.query(soql).records]
+
+
+def _multiple(ctx: Ctx, spec, found: list[str]) -> Response:
+    return Response.json([f"{ctx.base}/sobjects/{spec.name}/{record_id}" for record_id in found], 300)
+
+
+def retrieve_by_field(ctx: Ctx, request: Request) -> Response:
+    """``GET sobjects/{type}/{field}/{value}``: the one record whose field has that value."""
+    spec = resolve_type(ctx.param("type"))
+    f = _lookup_field(spec, ctx.param("field"))
+    found = [ctx.param("value")] if f.name == "Id" else _matches(ctx, spec, f.name, ctx.param("value"))
+    if not found:
+        raise errors.NOT_FOUND("The requested resource does not exist")
+    if len(found) > 1:
+        return _multiple(ctx, spec, found)
+    fields = split_csv_param(request.query.get("fields")) or None
+    return Response.json(in_version(ctx.store.retrieve(spec.name, found[0], fields), ctx.version))
+
+
+def upsert(ctx: Ctx, request: Request) -> Response:
+    """``PATCH sobjects/{type}/{field}/{value}``: update the match (200) or create one (201); 300 if several."""
+    spec = resolve_type(ctx.param("type"))
+    f = _lookup_field(spec, ctx.param("field"))
+    values = record_values(request.json())
+    value = ctx.param("value")
+    if f.name == "Id":
+        ctx.store.update(spec.name, value, values, actor_id=ctx.actor_id, auto_assign=auto_assign(request))
+        return Response.json({"id": value, "success": True, "errors": [], "created": False}, 200)
+    found = _matches(ctx, spec, f.name, value)
+    if len(found) > 1:
+        return _multiple(ctx, spec, found)
+    if found:
+        values = {k: v for k, v in values.items() if k.lower() != f.name.lower()}
+        ctx.store.update(spec.name, found[0], values, actor_id=ctx.actor_id, auto_assign=auto_assign(request))
+        return Response.json({"id": found[0], "success": True, "errors": [], "created": False}, 200)
+    new_id = ctx.store.create(spec.name, {**values, f.name: value}, actor_id=ctx.actor_id,
+                              auto_assign=auto_assign(request))
+    return Response.json({"id": new_id, "success": True, "errors": [], "created": True}, 201)
