@@ -305,21 +305,25 @@ def _absorb_change(run: RunReport, event: dict[str, Any]) -> None:
         step = leaver.steps[action] = Step(action=action, label=label)
     outcome = fields.outcome(event)
     count = fields.record_count(event)
-    if outcome == "applied":
-        step.applied += 1
+    partial = event.get("outcome") == "partial"  # some records applied (record_ids), some failed
+    if outcome == "applied" or partial:
+        step.applied += 0 if partial else 1
         step.records += count
         step.at = max(step.at or "", event.get("ts") or "") or None
         if action == "reassign_owner":
             obj = str(event.get("object") or "?")
             leaver.transfers[obj] = leaver.transfers.get(obj, 0) + count
-    elif outcome == "skipped":
+    if outcome == "applied":
+        return
+    if outcome == "skipped":
         step.skipped += 1
     else:
         step.failed += 1
         leaver.failures.append({
             "ts": event.get("ts"), "action": action, "object": event.get("object"),
             "label": event.get("label"), "error_code": event.get("error_code"),
-            "message": fields.error_message(event), "records": event.get("failed_count") or count,
+            "message": fields.error_message(event),
+            "records": event.get("failed_count") or (0 if partial else count),
         })
 
 

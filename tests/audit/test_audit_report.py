@@ -257,3 +257,20 @@ def test_a_rollback_run_is_reported_as_a_reversal_without_an_sla(audit_path: Pat
     assert "Reverses run run-a." in markdown
     rows = list(csv.DictReader(io.StringIO(render_report(report, "csv"))))
     assert [r["run_kind"] for r in rows] == ["apply", "rollback"]
+
+
+def test_a_partly_failed_change_counts_what_was_applied_and_what_failed(audit_path: Path) -> None:
+    bind_run(run_id="run-partial")
+    log = get_logger()
+    log.info("run_started")
+    log.info("change_failed", target_user=PROMPT["username"], target_user_id=PROMPT["id"],
+             action="reassign_owner", object="Case", outcome="partial", record_ids=["500A", "500B", "500C"],
+             error_code="UNABLE_TO_LOCK_ROW", message="unable to obtain exclusive access", failed_count=2)
+    log.info("run_finished", outcome="partial")
+    unbind_run()
+    reset_audit()
+    (leaver,) = build_report(audit_path, run_id="run-partial").leavers
+    assert leaver.username == PROMPT["username"] and leaver.user_id == PROMPT["id"]
+    assert leaver.transfers == {"Case": 3} and leaver.steps["reassign_owner"].failed == 1
+    assert leaver.failures[0]["records"] == 2 and leaver.failures[0]["message"] == "unable to obtain exclusive access"
+    assert leaver.sla_status == "incomplete"
