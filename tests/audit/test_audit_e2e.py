@@ -193,3 +193,15 @@ def test_cutting_events_off_the_end_is_caught_by_the_heads_runs_recorded(applied
     assert cut.code == 1
     assert f"unexpected_head: the chain head {applied['heads'][1]} recorded by run {applied['runs'][1]}" \
         in cut.stderr
+
+
+def test_show_finds_a_leavers_events_in_a_real_log(applied: dict) -> None:
+    events = [json.loads(line) for line in applied["log"].read_text().splitlines()]
+    expected = [e["seq"] for e in events if e.get("target_user") == "nina.patel@acme.example"]
+    out = applied["cli"]("audit", "show", "--user", "nina.patel@acme.example", "--format", "json", env=applied["env"])
+    assert out.code == 0, out.stderr
+    assert [e["seq"] for e in json.loads(out.stdout)] == expected and len(expected) > 10
+    out = applied["cli"]("audit", "show", "--run", applied["runs"][0], "--action", "deactivate", "--format", "json",
+                         env=applied["env"])
+    assert sorted(e["target_user"] for e in json.loads(out.stdout)) == [
+        "diego.ramos@acme.example", "li.wei@acme.example", "nina.patel@acme.example", "sofia.rossi@acme.example"]
