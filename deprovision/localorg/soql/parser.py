@@ -267,11 +267,11 @@ class _Parser:
     def value(self, *, allow_like_escape: bool = False) -> ast.Value:
         tok = self.tok
         if tok.kind == STRING:
-            if tok.has_like_escape and not allow_like_escape:
+            if tok.has_like_escape and not allow_like_escape:  # \% and \_ belong to LIKE patterns only
+                sequence = "\\%" if "\\%" in tok.text else "\\_"
                 raise error_at(
                     MALFORMED_QUERY, self.soql, tok.pos,
-                    f"Invalid string literal {tok.text}. Illegal character sequence "
-                    f"'\\{'%' if chr(92) + '%' in tok.text else '_'}' in string literal.",
+                    f"Invalid string literal {tok.text}. Illegal character sequence '{sequence}' in string literal.",
                 )
             self.advance()
             return ast.Literal("string", tok.value, tok.pos, tok.like_pattern, tok.has_like_escape)
@@ -300,8 +300,6 @@ class _Parser:
                 self.expect_punct(":")
                 n = self.non_negative_int()
                 return ast.DateFunction(word, n, tok.pos)
-        if tok.kind == PUNCT and tok.text == '"':
-            raise self.fail()
         raise self.fail()
 
 
