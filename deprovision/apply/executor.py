@@ -121,7 +121,10 @@ class Executor:
         self.users = {u.id: u for u in plan.users}
         self.changes = {c.id: c for c in plan.changes}
         self.keys: dict[str, list[str]] = {}  # change id -> record keys it covers (tokens/sessions: found live)
-        self.doubt = {tuple(k) for b in self.state.in_doubt() for k in b.get("keys", [])}
+        self.doubt = self.state.doubt_keys()
+        self.changes_of_user: dict[str, list[Change]] = defaultdict(list)
+        for c in plan.changes:
+            self.changes_of_user[c.user_id].append(c)
         self.oauth_calls = 0
         self.crash = _crash_point()
         self.batches_in_step = 0
@@ -134,9 +137,19 @@ class Executor:
     def _outcome(self, batch: str, change: Change, key: str, outcome: str,
                  code: str | None = None, message: str | None = None) -> None:
         self.journal.record(batch, change.id, key, outcome, error_code=code, message=message)
-        from deprovision.apply.journal import RecordOutcome
+        self.state.set(change.id, key, outcome, code, message)
 
-        self.state.outcomes[(change.id, key)] = RecordOutcome(change.id, key, outcome, code, message)
+    def _successes(self, batch: str, ops: list[Op]) -> None:
+        """Record many successes at once (one journal line per record, written in one go)."""
+        by_change: dict[str, tuple[Change, list[str]]] = {}
+        for op in ops:
+            by_change.setdefault(op.change.id, (op.change, []))[1].append(op.key)
+        for change, keys in by_change.values():
+            self.journal.record_many(batch, change.id, keys)
+            done = self.state.ok.setdefault(change.id, set())
+            done.update(keys)
+            for key in keys:
+                self.state.other.pop((change.id, key), None)
 
     def _pending(self, ops: Iterable[Op]) -> list[Op]:
         return [op for op in ops if not self.state.is_done(op.change.id, op.key)]
@@ -166,7 +179,7 @@ class Executor:
                                    rollback_of=self.folder.read_summary().get("rollback_of"))
             else:
                 self.progress.message(f"Resuming run {self.folder.run_id} "
-                                      f"({len([o for o in self.state.outcomes.values() if o.outcome == 'success'])}"
+                                      f"({self.state.success_count():,}"
                                       " records already done).")
             by_step: dict[str, list[Change]] = defaultdict(list)
             action_step = {a: s for s, actions in self.steps for a in actions}
@@ -198,16 +211,22 @@ class Executor:
             return
         if step == "deactivate":
             changes = self._gate_deactivation(changes)
+        if step in ("reassign", "restore_owner"):
+            # one object at a time, so a million records never sit in memory as operations at once
+            by_obj: dict[str, list[Change]] = defaultdict(list)
+            for change in changes:
+                by_obj[change_object(change)].append(change)
+            total = sum(len(c.record_ids) - len(self.state.ok.get(c.id, ())) for c in changes)
+            self.progress.start_phase(step, max(total, 0))
+            for obj in sorted(by_obj):
+                pending = self._pending(op for change in by_obj[obj] for op in self._ops(change))
+                self._write(step, pending, headers=AUTO_ASSIGN_OFF, bulk=True)
+            self.progress.end_phase(step)
+            return
         ops = [op for change in changes for op in self._ops(change)]
         pending = self._pending(ops)
         self.progress.start_phase(step, len(pending))
-        if step in ("reassign", "restore_owner"):
-            by_obj: dict[str, list[Op]] = defaultdict(list)
-            for op in pending:
-                by_obj[op.obj].append(op)
-            for obj in sorted(by_obj):
-                self._write(step, by_obj[obj], headers=AUTO_ASSIGN_OFF, bulk=True)
-        elif step == "remove_access":
+        if step == "remove_access":
             deletes = sorted((op for op in pending if op.kind == "delete"),
                              key=lambda op: DELETE_ORDER.get(op.obj, 9))
             self._write(step, deletes)
@@ -271,9 +290,11 @@ class Executor:
             self._maybe_crash(step)
             return
         failed = 0
+        succeeded = [op for op, res in zip(ops, results, strict=False) if res.success]
+        self._successes(batch, succeeded)
         for op, res in zip(ops, results, strict=False):
             if res.success:
-                self._outcome(batch, op.change, op.key, "success")
+                continue
             elif kind == "delete" and res.error_code == "ENTITY_IS_DELETED":
                 self._outcome(batch, op.change, op.key, "skipped", res.error_code, "already removed")
             elif kind == "create" and res.error_code == "DUPLICATE_VALUE":
@@ -305,11 +326,13 @@ class Executor:
             self.progress.advance(len(ops))
             return
         seen = set()
+        succeeded = []
         for res in result.successes:
             op = by_key.get(res.id or "")
             if op:
                 seen.add(op.key)
-                self._outcome(batch, op.change, op.key, "success")
+                succeeded.append(op)
+        self._successes(batch, succeeded)
         failed = 0
         for res in result.failures:
             op = by_key.get(res.id or "")
@@ -384,10 +407,10 @@ class Executor:
         session_users = self._users_with(changes, "end_sessions")
         token_users = self._users_with(changes, "revoke_oauth_token")
         # keys handled by an earlier attempt (revoked tokens no longer show up in the org)
-        for key_change, key in self.state.outcomes:
-            change = self.changes.get(key_change)
-            if change is not None and change.action in ("end_sessions", "revoke_oauth_token") and key != change.id:
-                self.keys.setdefault(change.id, []).append(key)
+        for change in changes:
+            for key in self.state.keys_of(change.id):
+                if key != change.id and key not in self.keys.get(change.id, []):
+                    self.keys.setdefault(change.id, []).append(key)
         sessions = []
         if session_users:
             sessions = list(self.client.query_in(
@@ -523,12 +546,12 @@ class Executor:
     def _user_failures(self, user_id: str) -> list[tuple[Change, int, set[str]]]:
         """(change, failed record count, error codes) of every failed change of ``user_id`` so far."""
         out = []
-        for change in self.plan.changes:
-            if change.user_id != user_id or change.action == "deactivate":
+        for change in self.changes_of_user.get(user_id, []):
+            if change.action == "deactivate":
                 continue
             codes, n = set(), 0
             for key in self.keys.get(change.id, change.record_ids):
-                o = self.state.outcomes.get((change.id, key))
+                o = self.state.other.get((change.id, key))
                 if o is not None and o.outcome == "failed":
                     n += 1
                     codes.add(o.error_code or "UNKNOWN")
@@ -560,8 +583,13 @@ class Executor:
             keys = [op.key for op in ops_for(change)] or [change.id]
         ok, bad = [], []
         skipped_only = True
+        done = self.state.ok.get(change.id, set())
         for key in keys:
-            o = self.state.outcomes.get((change.id, key))
+            if key in done:
+                ok.append(key)
+                skipped_only = False
+                continue
+            o = self.state.other.get((change.id, key))
             if o is None:
                 bad.append((key, "NOT_ATTEMPTED", "not attempted"))
             elif o.outcome == "failed":
@@ -616,7 +644,8 @@ class Executor:
         per_user: dict[str, list[str]] = defaultdict(list)
         for change in self.plan.changes:
             outcome, ok, bad = self._change_outcome(change)
-            result.records_applied += sum(1 for k in ok if self.state.outcomes[(change.id, k)].outcome == "success")
+            done = self.state.ok.get(change.id, set())
+            result.records_applied += sum(1 for k in ok if k in done)
             result.records_failed += len(bad)
             if outcome == "success":
                 result.applied += 1

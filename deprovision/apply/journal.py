@@ -2,7 +2,8 @@
 
 Lines (``"k"`` is the kind):
 - ``{"k": "attempt", "t": ...}``: apply started or resumed;
-- ``{"k": "batch_started", "b": BATCH, "phase": P, "keys": [...]}``: fsynced before a call is sent;
+- ``{"k": "batch_started", "b": BATCH, "phase": P, "by_change": {CHANGE_ID: [KEY, ...]}}``: fsynced
+  before a call is sent;
 - ``{"k": "rec", "b": BATCH, "c": CHANGE_ID, "r": KEY, "o": "success"|"failed"|"skipped", ...}``:
   one per record outcome (``e`` errorCode, ``m`` message);
 - ``{"k": "batch_finished", "b": BATCH}``: fsynced after the outcomes;
@@ -41,9 +42,14 @@ class RecordOutcome:
 
 @dataclass
 class JournalState:
-    """What a journal says has happened so far."""
+    """What a journal says has happened so far.
 
-    outcomes: dict[tuple[str, str], RecordOutcome] = field(default_factory=dict)
+    Successes are kept compactly (a set of keys per change: a run may move a million records);
+    failures and skips, which are few, keep their error code and message.
+    """
+
+    ok: dict[str, set[str]] = field(default_factory=dict)
+    other: dict[tuple[str, str], RecordOutcome] = field(default_factory=dict)
     started_batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     finished_batches: set[str] = field(default_factory=set)
     finished_phases: set[str] = field(default_factory=set)
@@ -52,13 +58,51 @@ class JournalState:
     attempts: int = 0
     lines: int = 0
 
+    def set(self, change_id: str, key: str, outcome: str, error_code: str | None = None,
+            message: str | None = None) -> None:
+        if outcome == "success":
+            self.ok.setdefault(change_id, set()).add(key)
+            self.other.pop((change_id, key), None)
+        else:
+            keys = self.ok.get(change_id)
+            if keys:
+                keys.discard(key)
+            self.other[(change_id, key)] = RecordOutcome(change_id, key, outcome, error_code, message)
+
+    def get(self, change_id: str, key: str) -> RecordOutcome | None:
+        keys = self.ok.get(change_id)
+        if keys and key in keys:
+            return RecordOutcome(change_id, key, "success")
+        return self.other.get((change_id, key))
+
     def is_done(self, change_id: str, key: str) -> bool:
-        out = self.outcomes.get((change_id, key))
+        keys = self.ok.get(change_id)
+        if keys and key in keys:
+            return True
+        out = self.other.get((change_id, key))
         return out is not None and out.outcome in DONE_OUTCOMES
+
+    def keys_of(self, change_id: str) -> list[str]:
+        """Every key of ``change_id`` with a recorded outcome."""
+        out = list(self.ok.get(change_id, ()))
+        out += [k for (c, k) in self.other if c == change_id]
+        return out
+
+    def success_count(self) -> int:
+        return sum(len(v) for v in self.ok.values())
 
     def in_doubt(self) -> list[dict[str, Any]]:
         """Batches that started and never finished (a crash hit them mid-flight)."""
         return [b for name, b in self.started_batches.items() if name not in self.finished_batches]
+
+    def doubt_keys(self) -> set[tuple[str, str]]:
+        """(change id, key) pairs of batches in doubt that have no outcome yet."""
+        out = set()
+        for batch in self.in_doubt():
+            for change_id, keys in (batch.get("by_change") or {}).items():
+                out.update((change_id, k) for k in keys)
+            out.update(tuple(k) for k in batch.get("keys", []))
+        return out
 
 
 def read_journal(path: Path) -> JournalState:
@@ -75,8 +119,7 @@ def read_journal(path: Path) -> JournalState:
             state.lines += 1
             kind = line.get("k")
             if kind == "rec":
-                state.outcomes[(line["c"], line["r"])] = RecordOutcome(
-                    line["c"], line["r"], line["o"], line.get("e"), line.get("m"))
+                state.set(line["c"], line["r"], line["o"], line.get("e"), line.get("m"))
             elif kind == "batch_started":
                 state.started_batches[line["b"]] = line
                 state.finished_batches.discard(line["b"])
@@ -126,8 +169,11 @@ class Journal:
 
     def batch_started(self, batch: str, phase: str, keys: Iterable[tuple[str, str]], **info: Any) -> None:
         """Record (durably) that a batch of (change id, record key) pairs is about to be sent."""
-        self._write({"k": "batch_started", "t": utc_now(), "b": batch, "phase": phase,
-                     "keys": [list(k) for k in keys], **info})
+        by_change: dict[str, list[str]] = {}
+        for change_id, key in keys:
+            by_change.setdefault(change_id, []).append(key)
+        self._write({"k": "batch_started", "t": utc_now(), "b": batch, "phase": phase, "by_change": by_change,
+                     **info})
         self.sync()
 
     def record(self, batch: str, change_id: str, key: str, outcome: str, *,
@@ -138,6 +184,12 @@ class Journal:
         if message:
             line["m"] = message
         self._write(line)
+
+    def record_many(self, batch: str, change_id: str, keys: Iterable[str], outcome: str = "success") -> None:
+        """One ``rec`` line per key, all with the same outcome and no error (the fast path for big batches)."""
+        prefix = '{"k":"rec","b":' + json.dumps(batch) + ',"c":' + json.dumps(change_id) + ',"r":'
+        suffix = ',"o":' + json.dumps(outcome) + "}\n"
+        self._fh.write("".join(prefix + json.dumps(k) + suffix for k in keys))
 
     def batch_finished(self, batch: str, **info: Any) -> None:
         self._write({"k": "batch_finished", "t": utc_now(), "b": batch, **info})

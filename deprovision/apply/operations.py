@@ -58,7 +58,7 @@ USER_FIELD = {"PermissionSetAssignment": "AssigneeId", "PermissionSetLicenseAssi
               "UserLogin": "UserId"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Op:
     """One record write: update ``fields`` of ``key``, delete ``key``, or create a record from ``fields``."""
 

@@ -23,8 +23,7 @@ REMOVALS = ("remove_permission_set", "remove_permission_set_group", "remove_perm
 
 
 def _succeeded(state, change: Change, key: str) -> bool:
-    o = state.outcomes.get((change.id, key))
-    return o is not None and o.outcome == "success"
+    return key in state.ok.get(change.id, ())
 
 
 def _change(action: str, user, obj: str, ids: list[str], before: dict, after: dict, label: str = "",

@@ -41,9 +41,22 @@ def runs_root(state_dir: Path) -> Path:
 
 
 def plan_hash(plan: Plan) -> str:
-    """SHA-256 of the plan's canonical JSON: the identity of "the same plan"."""
-    text = json.dumps(plan.to_dict(), sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """SHA-256 of the plan's canonical JSON, change by change: the identity of "the same plan"."""
+    digest = hashlib.sha256()
+
+    def feed(value: Any) -> None:
+        digest.update(json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode())
+        digest.update(b"\n")
+
+    head = {k: v for k, v in plan.__dict__.items() if k != "changes"}
+    feed(json.loads(json.dumps(head, default=lambda o: o.__dict__)))
+    for change in plan.changes:
+        data = dict(change.__dict__)
+        data.pop("record_ids_ref", None)  # where the ids were stored is not part of the plan
+        if change.successor is not None:
+            data["successor"] = change.successor.__dict__
+        feed(data)
+    return digest.hexdigest()
 
 
 def playbook_key(plan: Plan) -> str:
@@ -107,10 +120,11 @@ class RunFolder:
         return summary
 
     def read_plan(self) -> Plan:
-        try:
-            return Plan.from_dict(json.loads(self.plan_path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise InvalidInputError(f"run {self.run_id}: cannot read its plan.json ({exc})") from exc
+        from deprovision.plan.planfile import read_plan
+
+        if not self.plan_path.exists():
+            raise InvalidInputError(f"run {self.run_id}: its plan.json is missing")
+        return read_plan(self.plan_path)
 
 
 def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[str, Any] | None = None) -> RunFolder:
@@ -125,7 +139,9 @@ def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[
         except FileExistsError:
             continue
     (folder.backup_dir).mkdir()
-    write_json_atomic(folder.plan_path, plan.to_dict())
+    from deprovision.plan.planfile import write_plan
+
+    write_plan(plan, folder.plan_path)  # large record-id sets go to plan.json.records.gz
     summary = {
         "run_id": folder.run_id,
         "kind": kind,

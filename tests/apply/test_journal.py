@@ -24,12 +24,13 @@ def test_replay_knows_done_failed_and_in_doubt_records(tmp_path) -> None:
     assert state.attempts == 1
     assert state.is_done("c1", "0Yw1")
     assert not state.is_done("c2", "0Yw2")
-    assert state.outcomes[("c2", "0Yw2")].error_code == "UNABLE_TO_LOCK_ROW"
+    assert state.get("c2", "0Yw2").error_code == "UNABLE_TO_LOCK_ROW"
     assert state.is_done("c3", "001A") and not state.is_done("c3", "001B")
     assert state.finished_phases == {"freeze"}
     doubt = state.in_doubt()
     assert [d["b"] for d in doubt] == [b2]
-    assert doubt[0]["keys"] == [["c3", "001A"], ["c3", "001B"]]
+    assert doubt[0]["by_change"] == {"c3": ["001A", "001B"]}
+    assert state.doubt_keys() == {("c3", "001A"), ("c3", "001B")}
 
 
 def test_a_torn_last_line_is_ignored(tmp_path) -> None:
@@ -41,7 +42,7 @@ def test_a_torn_last_line_is_ignored(tmp_path) -> None:
         fh.write('{"k": "rec", "b": "b", "c": "c1", "r": "r2", "o": "succ')
     state = read_journal(path)
     assert state.is_done("c1", "r1")
-    assert ("c1", "r2") not in state.outcomes
+    assert state.get("c1", "r2") is None
 
 
 def test_a_later_outcome_overrides_an_earlier_failure(tmp_path) -> None:
@@ -71,3 +72,13 @@ def test_every_line_is_json_with_a_kind(tmp_path) -> None:
     state = read_journal(path)
     assert state.files == {"backup/users.csv": "ab" * 32}
     assert state.audited == {"c1"}
+
+
+def test_record_many_writes_one_line_per_record(tmp_path) -> None:
+    path = tmp_path / "journal.jsonl"
+    with Journal(path) as j:
+        j.record_many("b1", "005:reassign_owner:Account", ["001A", "001B", "001C"])
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["r"] for x in lines] == ["001A", "001B", "001C"]
+    state = read_journal(path)
+    assert state.success_count() == 3 and state.is_done("005:reassign_owner:Account", "001B")
