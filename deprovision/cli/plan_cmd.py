@@ -77,7 +77,7 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
     Nothing is written to the org. Blocking problems exit 2."""
     from deprovision.org.connection import open_client
     from deprovision.plan import compute_plan, read_snapshot, render, write_plan
-    from deprovision.plan.render import summary_line
+    from deprovision.plan.render import summary_line, write_json
     from deprovision.playbook import load_playbook
 
     book = load_playbook(playbook, _variables(var, vars_file))
@@ -87,7 +87,10 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result = compute_plan(book, snapshot, created_at=created)
     color = fmt == "text" and is_tty() and not os.environ.get("NO_COLOR")
-    click.echo(render(result, fmt, color=color), nl=False)
+    if fmt == "json":
+        write_json(result, click.get_text_stream("stdout"))
+    else:
+        click.echo(render(result, fmt, color=color), nl=False)
     if fmt != "text":
         info(summary_line(result))
     info(f"Read the org in {snapshot.api_calls} API calls.")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from deprovision.errors import InvalidInputError
 from deprovision.plan.model import FORMAT_VERSION, Plan
-from deprovision.plan.render import redact
+from deprovision.plan.render import plan_document
 
 SIDECAR_THRESHOLD = 10_000  # record ids in the plan above which they move to the sidecar
-SIDECAR_MIN_CHANGE = 200  # only changes with at least this many ids move
+SIDECAR_MIN_CHANGE = 20  # only reassignments with at least this many ids move
 
 
 def sidecar_path(path: Path) -> Path:
@@ -32,13 +32,14 @@ def write_plan(plan: Plan, path: Path, *, threshold: int = SIDECAR_THRESHOLD,
     When the plan holds more than ``threshold`` record ids, the ids of every change with at least
     ``min_change`` of them go to the sidecar.
     """
-    data = redact(plan.to_dict())
+    data = plan_document(plan)
     total = sum(len(c["record_ids"]) for c in data["changes"])
     sidecar = sidecar_path(path)
     written = None
     moved = {}
     if total > threshold:
-        moved = {c["id"]: c["record_ids"] for c in data["changes"] if len(c["record_ids"]) >= min_change}
+        moved = {c["id"]: c["record_ids"] for c in data["changes"]
+                 if c["action"] == "reassign_owner" and len(c["record_ids"]) >= min_change}
     if moved:
         blob = gzip.compress(json.dumps(moved, separators=(",", ":")).encode(), mtime=0)
         digest = hashlib.sha256(blob).hexdigest()
@@ -50,7 +51,9 @@ def write_plan(plan: Plan, path: Path, *, threshold: int = SIDECAR_THRESHOLD,
                 change["record_ids_ref"] = digest
     elif sidecar.exists():
         sidecar.unlink()
-    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2)
+        out.write("\n")
     return written
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import click
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -146,10 +146,25 @@ def redact(value: Any) -> Any:
     return value
 
 
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The plan's JSON document, with any secret-looking value in before/after blanked."""
+    data = plan.to_dict()
+    for change in data["changes"]:
+        change["before"] = redact(change["before"])
+        change["after"] = redact(change["after"])
+    return data
+
+
+def write_json(plan: Plan, stream: IO[str]) -> None:
+    """Stream the plan's JSON to ``stream`` (a million record ids never become one string)."""
+    json.dump(plan_document(plan), stream, indent=2)
+    stream.write("\n")
+
+
 def render(plan: Plan, fmt: str, *, color: bool = False) -> str:
     """The plan as ``text`` (optionally coloured), ``markdown``, ``json`` or ``html``."""
     if fmt == "json":
-        return json.dumps(redact(plan.to_dict()), indent=2) + "\n"
+        return json.dumps(plan_document(plan), indent=2) + "\n"
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     template = _env.get_template(f"plan.{'md' if fmt == 'markdown' else fmt}.j2")

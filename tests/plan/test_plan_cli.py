@@ -199,3 +199,18 @@ def test_html_diff_of_the_demo_org_in_chromium(cli, org_args, tmp_path):
     dom = dump_dom(page)
     for name in ("Nina Patel", "Li Wei", "Diego Ramos", "Sofia Rossi", "Omar Haddad", "Support Queue"):
         assert name in dom
+
+
+def test_a_user_matched_by_several_selectors_is_one_user(cli, org_args, sf, tmp_path):
+    nina = sf.query("SELECT Id, Email, FederationIdentifier FROM User "
+                    "WHERE Username = 'nina.patel@acme.example'")["records"][0]
+    selectors = {"usernames": ["nina.patel@acme.example"], "emails": [nina["Email"]], "ids": [nina["Id"][:15]],
+                 "where": "Username = 'nina.patel@acme.example'"}
+    if nina.get("FederationIdentifier"):
+        selectors["federation_ids"] = [nina["FederationIdentifier"]]
+    book = tmp_path / "p.yaml"
+    book.write_text(json.dumps({"version": 1, "name": "p", "reason": "r", "users": selectors,
+                                "actions": {"freeze": True}}), encoding="utf-8")
+    plan = plan_json(cli, org_args, book)
+    assert [u["username"] for u in plan["users"]] == ["nina.patel@acme.example"]
+    assert [c["action"] for c in plan["changes"]] == ["freeze"]
