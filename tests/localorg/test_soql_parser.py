@@ -260,3 +260,13 @@ def test_unterminated_string_is_malformed():
     with pytest.raises(errors.MALFORMED_QUERY) as e:
         parse("SELECT Id FROM Account WHERE Name = 'abc")
     assert e.value.message.endswith("ERROR at Row:1:Column:41\nline 1:40 mismatched character '<EOF>' expecting '''")
+
+
+def test_deep_nesting_is_malformed_not_a_crash():
+    assert isinstance(parse("SELECT Id FROM Account WHERE " + "(" * 50 + "Name = 'x'" + ")" * 50).where,
+                      ast.Comparison)
+    for soql in ("SELECT Id FROM Account WHERE " + "(" * 5000 + "Name = 'x'" + ")" * 5000,
+                 "SELECT Id FROM Account WHERE " + "NOT " * 5000 + "Name = 'x'"):
+        with pytest.raises(errors.MALFORMED_QUERY) as e:
+            parse(soql)
+        assert "too deeply nested" in e.value.message

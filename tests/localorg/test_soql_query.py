@@ -463,3 +463,24 @@ def test_boolean_null_matches_false(org):  # noqa: F811
 def test_anti_join_on_a_reference_leaves_out_nulls(org):  # noqa: F811
     assert id_set(org, f"SELECT Id FROM User WHERE ManagerId NOT IN (SELECT Id FROM User WHERE Id = '{BOB}')") == {
         BOB}
+
+
+def test_thousands_of_or_terms_stay_within_sqlite_limits(org):  # noqa: F811
+    terms = [f"Id = '{make_id('001', n)}'" for n in range(6, 2500)] + [f"Id = '{GLOBEX}'", "Name = 'Acme'"]
+    assert id_set(org, "SELECT Id FROM Account WHERE " + " OR ".join(terms)) == {GLOBEX, ACME}
+    ands = " AND ".join(["Name != 'x'"] * 1500)
+    assert len(ids(org, f"SELECT Id FROM Account WHERE {ands}")) == 4
+
+
+def test_relationship_depth_and_breadth_are_limited(org):  # noqa: F811
+    five = "Assignee.Manager.Manager.Manager.Manager.Username"
+    assert execute(org, f"SELECT {five} FROM PermissionSetAssignment").total_size == 4
+    with pytest.raises(errors.MALFORMED_QUERY) as e:
+        execute(org, "SELECT Assignee.Manager.Manager.Manager.Manager.Manager.Username FROM PermissionSetAssignment")
+    assert "more than 5 levels of relationships" in e.value.message
+    paths = [f"{rel}.{hop}{'.Manager' * k}.Name" for rel in ("What", "Who")
+             for hop in ("Owner", "CreatedBy", "LastModifiedBy") for k in range(4)]
+    assert execute(org, f"SELECT {', '.join(paths[:12])} FROM Task").total_size == 3  # 54 joins: fine
+    with pytest.raises(errors.MALFORMED_QUERY) as e:  # 81 joins: more than SQLite takes
+        execute(org, f"SELECT {', '.join(paths)} FROM Task")
+    assert "too many relationships" in e.value.message

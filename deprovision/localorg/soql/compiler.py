@@ -42,6 +42,15 @@ class CompiledQuery:
         return n if self.limit is None else min(n, self.limit)
 
 
+def _balanced(op: str, parts: list[str], chunk: int = 32) -> str:
+    """``(a OR b OR ...)`` nested in balanced groups, so thousands of terms stay within SQLite's
+    expression depth limit (1,000) while keeping their order (and so the order of parameters)."""
+    if len(parts) <= chunk:
+        return "(" + f" {op} ".join(parts) + ")"
+    size = -(-len(parts) // chunk)
+    return _balanced(op, [_balanced(op, parts[i:i + size], chunk) for i in range(0, len(parts), size)], chunk)
+
+
 def _nocase(column: Column) -> str:
     return " COLLATE NOCASE" if column.field.type in STRING_TYPES else ""
 
@@ -59,8 +68,7 @@ class _Compiler:
     def condition(self, cond: ast.Condition, scope: Scope, params: list, *, negated: bool = False) -> str:
         """SQL for ``cond``. SOQL logic is two-valued: under NOT, a comparison with null counts as false."""
         if isinstance(cond, ast.BoolOp):
-            return "(" + f" {cond.op} ".join(self.condition(c, scope, params, negated=negated)
-                                              for c in cond.items) + ")"
+            return _balanced(cond.op, [self.condition(c, scope, params, negated=negated) for c in cond.items])
         if isinstance(cond, ast.Not):
             return f"NOT ({self.condition(cond.item, scope, params, negated=True)})"
         if isinstance(cond, ast.SemiJoin):

@@ -23,6 +23,7 @@ DATE_FUNCTIONS = ("TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAY
                   "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR")
 DATE_N_FUNCTIONS = ("LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO")
 MAX_OFFSET = 2000
+MAX_NESTING = 100  # keeps a hostile query from exhausting the parser's stack
 COMPARISON_OPS = ("=", "!=", "<>", "<", ">", "<=", ">=")
 # Words that end a SELECT item or a clause, so they cannot be aliases.
 _CLAUSE_WORDS = frozenset(
@@ -36,6 +37,7 @@ class _Parser:
         self.soql = soql
         self.tokens = tokenize(soql)
         self.i = 0
+        self.depth = 0  # parentheses and NOTs around the current condition
 
     # --- token helpers -------------------------------------------------------------------------
     @property
@@ -216,14 +218,18 @@ class _Parser:
         return ast.BoolOp(op, tuple(items))
 
     def term(self, nested: bool, allow_aggregates: bool) -> ast.Condition:
-        if self.at_word("NOT"):
-            self.advance()
-            return ast.Not(self.term(nested, allow_aggregates))
-        if self.at_punct("("):
-            self.advance()
-            cond = self.condition(nested=nested, allow_aggregates=allow_aggregates)
-            self.expect_punct(")")
-            return cond
+        if self.at_word("NOT") or self.at_punct("("):
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise error_at(MALFORMED_QUERY, self.soql, self.tok.pos, "Query is too complicated: too deeply nested")
+            try:
+                if self.advance().text == "(":
+                    cond = self.condition(nested=nested, allow_aggregates=allow_aggregates)
+                    self.expect_punct(")")
+                    return cond
+                return ast.Not(self.term(nested, allow_aggregates))
+            finally:
+                self.depth -= 1
         return self.simple_condition(nested, allow_aggregates)
 
     def simple_condition(self, nested: bool, allow_aggregates: bool) -> ast.Condition:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from deprovision.localorg import schema
-from deprovision.localorg.errors import INVALID_FIELD, INVALID_TYPE
+from deprovision.localorg.errors import INVALID_FIELD, INVALID_TYPE, MALFORMED_QUERY
 from deprovision.localorg.soql import ast
 from deprovision.localorg.soql.lexer import error_at
 from deprovision.localorg.soql.tables import HIDDEN_KEY_OBJECTS, quote
+
+MAX_RELATIONSHIP_LEVELS = 5  # Salesforce: at most five levels of parent relationships in a field path
+MAX_JOINS = 60  # SQLite joins at most 64 tables in one SELECT
 
 _CUSTOM_FIELD_HINT = (
     "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. "
@@ -157,9 +160,17 @@ class Scope:
         return child
 
     def node_for(self, path: ast.FieldPath, rels: tuple[str, ...]) -> Node:
+        if len(rels) > MAX_RELATIONSHIP_LEVELS:
+            raise error_at(MALFORMED_QUERY, self.soql, path.pos,
+                           f"SOQL statements cannot query more than {MAX_RELATIONSHIP_LEVELS} levels of "
+                           f"relationships: {path.text}")
         node = self.root
         for rel in rels:
             node = self._hop(node, rel, path)
+        if len(self.joins) > MAX_JOINS:
+            raise error_at(MALFORMED_QUERY, self.soql, path.pos,
+                           "Query is too complicated: too many relationships (each polymorphic relationship "
+                           "counts once per possible type)")
         return node
 
     def column(self, path: ast.FieldPath) -> Column:
