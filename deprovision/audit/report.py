@@ -501,6 +501,20 @@ def add_fresh_verification(report: Report, client: Any, state_dir: Path) -> None
                 run.run_leftovers.append(f"(now) {text}")
 
 
+def _plan_digest(plan_path: Path, data: dict[str, Any]) -> str | None:
+    """The plan's digest as the apply package computes it (``plan_hash`` of the loaded plan)."""
+    try:
+        from deprovision.apply.runs import plan_hash
+        from deprovision.plan.planfile import read_plan
+
+        return plan_hash(read_plan(plan_path))
+    except ImportError:
+        return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+                              .encode()).hexdigest()
+    except Exception:  # an unreadable plan file cannot vouch for anything
+        return None
+
+
 def plan_users_from_runs(state_dir: Path, runs: dict[str, RunReport]) -> dict[str, dict[str, dict[str, Any]]]:
     """Termination times from the runs' plan files (``runs/<id>/plan.json``), for logs that lack them.
 
@@ -514,10 +528,9 @@ def plan_users_from_runs(state_dir: Path, runs: dict[str, RunReport]) -> dict[st
             data = json.loads(plan_path.read_text())
         except (OSError, ValueError):
             continue
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-                                .encode()).hexdigest()
+        digest = _plan_digest(plan_path, data)
         if run.plan_sha256 and digest != run.plan_sha256:
-            run.plan_file = f"{plan_path} does not match the plan digest in the log: not used"
+            run.plan_file = f"{plan_path} does not match the plan digest in the log (or cannot be read): not used"
             continue
         run.plan_file = (f"{plan_path} (matches the plan digest in the log)" if run.plan_sha256
                          else f"{plan_path} (no plan digest in the log to check it against)")
