@@ -24,8 +24,9 @@ _TIMEOUT_S = 120
 _BUNDLED = Path(".tools") / "sf" / "sf"
 
 
-def find_sf(environ: Mapping[str, str] | None = None) -> list[str] | None:
-    """The command that runs ``sf``: SF_CLI, else ``sf`` on PATH, else the one scripts/install-sf-cli.sh installed."""
+def find_sf(environ: Mapping[str, str] | None = None, roots: list[Path] | None = None) -> list[str] | None:
+    """The command that runs ``sf``: SF_CLI, else ``sf`` on PATH, else the one scripts/install-sf-cli.sh
+    installed under one of ``roots`` (default: the current folder and the repository)."""
     environ = os.environ if environ is None else environ
     explicit = environ.get("SF_CLI")
     if explicit:
@@ -33,8 +34,9 @@ def find_sf(environ: Mapping[str, str] | None = None) -> list[str] | None:
     on_path = shutil.which("sf", path=environ.get("PATH"))
     if on_path:
         return [on_path]
-    repo_root = Path(__file__).resolve().parents[2]
-    for base in (Path.cwd(), repo_root):
+    if roots is None:
+        roots = [Path.cwd(), Path(__file__).resolve().parents[2]]
+    for base in roots:
         wrapper = base / _BUNDLED
         if wrapper.is_file() and os.access(wrapper, os.X_OK):
             return [str(wrapper)]

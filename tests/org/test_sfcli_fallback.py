@@ -57,13 +57,24 @@ def test_a_redacted_display_is_never_used_as_a_token(tmp_path: Path) -> None:
                                  "command org:auth:show-access-token not found"]
 
 
-def test_no_cli_anywhere_is_invalid_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    env = {"PATH": str(tmp_path)}
-    if find_sf(env) is not None:  # the repository's own .tools/sf is found next to the package
-        pytest.skip("a Salesforce CLI is installed in .tools/sf")
-    with pytest.raises(InvalidInputError, match="the Salesforce CLI \\(sf\\) was not found"):
-        cli_session("prod", env)
+def test_the_cli_is_looked_for_in_order(tmp_path: Path) -> None:
+    assert find_sf({"PATH": str(tmp_path)}, roots=[tmp_path]) is None
+    wrapper = tmp_path / ".tools" / "sf" / "sf"
+    wrapper.parent.mkdir(parents=True)
+    wrapper.write_text("#!/bin/sh\n")
+    wrapper.chmod(0o755)
+    assert find_sf({"PATH": str(tmp_path)}, roots=[tmp_path]) == [str(wrapper)]
+    on_path = tmp_path / "bin" / "sf"
+    on_path.parent.mkdir()
+    on_path.write_text("#!/bin/sh\n")
+    on_path.chmod(0o755)
+    assert find_sf({"PATH": str(on_path.parent)}, roots=[tmp_path]) == [str(on_path)]
+    assert find_sf({"PATH": str(on_path.parent), "SF_CLI": "/opt/sf/bin/sf"}, roots=[tmp_path]) == ["/opt/sf/bin/sf"]
+
+
+def test_a_cli_that_cannot_start_is_an_org_error(tmp_path: Path) -> None:
+    with pytest.raises(OrgError, match="sf org display could not be started"):
+        cli_session("prod", {"SF_CLI": str(tmp_path / "missing-sf"), "PATH": ""})
 
 
 def test_an_empty_alias_is_invalid_input() -> None:
