@@ -11,6 +11,7 @@ The first problem stops the check and is reported with its line number and kind:
 - ``bad_hmac`` / ``missing_hmac``: with a key, an event whose HMAC is wrong or absent
   (a forged log re-chained by someone without the key);
 - ``not_an_event``: a line that is not a sealed JSON event, in the middle of the log;
+- ``side_file``: a record-id file an event names is missing or no longer matches its SHA-256;
 - ``torn_tail``: the last line is incomplete (a crash during a write), not tampering;
 - ``unexpected_head``: ``expect_head`` is not in the chain (events removed from the end,
   or a rewritten log).
@@ -31,7 +32,7 @@ from typing import Any
 from deprovision.audit.chain import GENESIS, canonical, canonical_bytes, event_hash, event_hmac, parse_event
 
 PROBLEM_KINDS = ("edited", "removed", "inserted", "reordered", "bad_hmac", "missing_hmac",
-                 "not_an_event", "torn_tail", "unexpected_head", "missing")
+                 "not_an_event", "side_file", "torn_tail", "unexpected_head", "missing")
 
 
 @dataclass
@@ -157,6 +158,8 @@ def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: s
     good: _Good | None = None  # last intact event
     before_good: _Good | None = None  # the one before it
     runs: set[str] = set()
+    folder = Path(result.path).parent
+    checked_files: set[str] = set()
     while (item := lines.next()) is not None:
         number, raw = item
         result.lines = number
@@ -179,6 +182,10 @@ def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: s
         if event.get("prev") != expected_prev or seq != expected_seq:
             _fail(result, *_diagnose_link(lines, number, event, good, before_good))
             return
+        side_problem = _check_side_file(event, folder, checked_files) if "record_ids_file" in event else None
+        if side_problem:
+            _fail(result, number, "side_file", side_problem)
+            return
         before_good, good = good, _Good(number, seq, event["hash"], event["prev"])
         result.events += 1
         result.head, result.last_seq = good.hash, good.seq
@@ -192,6 +199,27 @@ def _scan(lines: _Lines, result: VerifyResult, key: bytes | None, expect_head: s
             result.expected_head_line = number
         if wanted and event["hash"] in wanted:
             result.seen_heads.add(event["hash"])
+
+
+def _check_side_file(event: dict[str, Any], folder: Path, checked: set[str]) -> str | None:
+    """Problem with the record-id file an event names (it must exist and match its SHA-256)."""
+    name, digest = event.get("record_ids_file"), event.get("record_ids_sha256")
+    if not isinstance(name, str) or not isinstance(digest, str):
+        return "the record-id file or its SHA-256 is missing from the event"
+    if digest in checked:
+        return None
+    target = folder / name
+    try:
+        sha = hashlib.sha256()
+        with open(target, "rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                sha.update(block)
+    except OSError:
+        return f"its record-id file {name} is missing"
+    if sha.hexdigest() != digest:
+        return f"its record-id file {name} does not match the SHA-256 in the event (the file was changed)"
+    checked.add(digest)
+    return None
 
 
 def _check_seal(event: dict[str, Any], raw: bytes, key: bytes | None,

@@ -186,3 +186,17 @@ def test_deferred_sync_writes_every_event_at_once_and_syncs_at_the_end(audit_pat
     get_logger().info("run_finished")
     assert len(synced) == 2
     assert verify_log(audit_path).events == 51
+
+
+def test_verify_checks_the_record_id_files_the_log_names(audit_path: Path) -> None:
+    ids = [f"001{n:015d}" for n in range(RECORD_IDS_INLINE_MAX + 5)]
+    get_logger().info("change_applied", action="reassign_owner", record_ids=ids)
+    get_logger().info("run_finished")
+    assert verify_log(audit_path).ok
+    side = audit_path.parent / _events(audit_path)[0]["record_ids_file"]
+    side.write_text(side.read_text().replace(ids[7], "001000000000000666"))
+    result = verify_log(audit_path)
+    assert (result.ok, result.kind, result.line) == (False, "side_file", 1)
+    assert "does not match the SHA-256" in result.reason
+    side.unlink()
+    assert "is missing" in verify_log(audit_path).reason
