@@ -22,7 +22,9 @@ SEEDS = [
 ]
 PIECES = ["SELECT", "FROM", "WHERE", "(", ")", ",", "'", "\\", "=", "!=", "<>", "IN", "NOT", "AND", "OR", "LIKE",
           "null", "true", "2026-01-01", "2026-01-01T00:00:00Z", "LAST_N_DAYS:", ":", "COUNT(", "Owner.", ".", "Id",
-          "GROUP BY", "HAVING", "ORDER BY", "LIMIT", "-1", "1e9", "'%'", "\\%", "\"", "\u2603", "\x00", ";", "--"]
+          "GROUP BY", "HAVING", "ORDER BY", "LIMIT", "-1", "1e9", "'%'", "\\%", "\"", "\u2603", "\x00", ";", "--",
+          "99999999999999999999999", "2026-13-45", "2026-02-30T25:00:00Z", "'\\uD800'", "LAST_N_DAYS:2147483647",
+          "OFFSET 2001", "\ud800"]
 
 
 def mangle(rng: random.Random, text: str) -> str:

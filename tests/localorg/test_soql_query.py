@@ -484,3 +484,21 @@ def test_relationship_depth_and_breadth_are_limited(org):  # noqa: F811
     with pytest.raises(errors.MALFORMED_QUERY) as e:  # 81 joins: more than SQLite takes
         execute(org, f"SELECT {', '.join(paths)} FROM Task")
     assert "too many relationships" in e.value.message
+
+
+@pytest.mark.parametrize("soql", [
+    "SELECT Id FROM Account LIMIT 99999999999999999999999",
+    "SELECT Id FROM Account WHERE CreatedDate > 2026-13-45T00:00:00Z",
+    "SELECT Id FROM Task WHERE ActivityDate > 2026-02-30",
+    "SELECT Id FROM Account WHERE Name = '\\uD800'",
+    "SELECT Id FROM Account WHERE Name = '\ud800'",
+])
+def test_out_of_range_values_are_malformed(org, soql):  # noqa: F811
+    with pytest.raises(errors.MALFORMED_QUERY):
+        execute(org, soql)
+
+
+def test_extreme_numbers_and_ranges_still_answer(org):  # noqa: F811
+    assert ids(org, "SELECT Id FROM Account WHERE AnnualRevenue > 99999999999999999999999") == []
+    assert len(ids(org, "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:2147483647")) == 4
+    assert ids(org, r"SELECT Id FROM Account WHERE Name = '\uD83D\uDE00'") == []  # a surrogate pair is one character

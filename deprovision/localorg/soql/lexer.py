@@ -90,10 +90,19 @@ def _read_string(soql: str, start: int) -> Token:
                 i += 2
                 continue
             if nxt in ("u", "U") and re.fullmatch(r"[0-9a-fA-F]{4}", soql[i + 2 : i + 6]):
-                decoded = chr(int(soql[i + 2 : i + 6], 16))
+                code = int(soql[i + 2 : i + 6], 16)
+                width = 6
+                low = re.fullmatch(r"\\u([dD][c-fC-F][0-9a-fA-F]{2})", soql[i + 6 : i + 12])
+                if 0xD800 <= code <= 0xDBFF and low:  # a surrogate pair: one character
+                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low.group(1), 16) - 0xDC00)
+                    width = 12
+                elif 0xD800 <= code <= 0xDFFF:
+                    raise error_at(MALFORMED_QUERY, soql, start, f"Invalid string literal. Illegal character "
+                                   f"sequence '{soql[i : i + 6]}' in string literal.")
+                decoded = chr(code)
                 value.append(decoded)
                 pattern.append("\\" + decoded if decoded in _LIKE_WILDCARDS or decoded == "\\" else decoded)
-                i += 6
+                i += width
                 continue
             if nxt in _LIKE_WILDCARDS:
                 has_like_escape = True
@@ -116,6 +125,9 @@ def _read_string(soql: str, start: int) -> Token:
 
 def tokenize(soql: str) -> list[Token]:
     """Split ``soql`` into tokens; raises MALFORMED_QUERY for text SOQL cannot contain."""
+    bad = re.search(r"[\ud800-\udfff]", soql)
+    if bad:  # lone surrogates cannot be stored or compared
+        raise error_at(MALFORMED_QUERY, soql, bad.start(), "unexpected token: invalid character")
     tokens: list[Token] = []
     i, n = 0, len(soql)
     while i < n:
@@ -143,6 +155,8 @@ def tokenize(soql: str) -> list[Token]:
             if m:
                 text = m.group()
                 value: object = float(text) if ("." in text) else int(text)
+                if isinstance(value, int) and abs(value) >= 2**63:  # beyond SQLite's integers: a double
+                    value = float(value)
                 tokens.append(Token(NUMBER, text, i, value))
                 i = m.end()
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from deprovision.localorg.errors import MALFORMED_QUERY, SalesforceError
 from deprovision.localorg.soql import ast
 from deprovision.localorg.soql.lexer import (
@@ -17,12 +19,14 @@ from deprovision.localorg.soql.lexer import (
     tokenize,
     unexpected,
 )
+from deprovision.localorg.soql.values import parse_datetime_literal
 
 AGGREGATES = ("COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG")
 DATE_FUNCTIONS = ("TODAY", "YESTERDAY", "TOMORROW", "LAST_90_DAYS", "NEXT_90_DAYS", "LAST_MONTH", "THIS_MONTH",
                   "NEXT_MONTH", "LAST_YEAR", "THIS_YEAR", "NEXT_YEAR")
 DATE_N_FUNCTIONS = ("LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO")
 MAX_OFFSET = 2000
+MAX_INT = 2**31 - 1  # LIMIT, OFFSET and LAST_N_DAYS:n take 32-bit integers
 MAX_NESTING = 100  # keeps a hostile query from exhausting the parser's stack
 COMPARISON_OPS = ("=", "!=", "<>", "<", ">", "<=", ">=")
 # Words that end a SELECT item or a clause, so they cannot be aliases.
@@ -129,7 +133,8 @@ class _Parser:
 
     def non_negative_int(self) -> int:
         tok = self.tok
-        if tok.kind != NUMBER or not isinstance(tok.value, int) or tok.value < 0 or tok.text[0] in "+-":
+        if (tok.kind != NUMBER or not isinstance(tok.value, int) or tok.value < 0 or tok.text[0] in "+-"
+                or tok.value > MAX_INT):
             raise self.fail()
         self.advance()
         return int(tok.value)
@@ -284,12 +289,16 @@ class _Parser:
         if tok.kind == NUMBER:
             self.advance()
             return ast.Literal("number", tok.value, tok.pos)
-        if tok.kind == DATE:
+        if tok.kind in (DATE, DATETIME):
+            try:
+                if tok.kind == DATE:
+                    date.fromisoformat(tok.text)
+                else:
+                    parse_datetime_literal(tok.text)
+            except ValueError:
+                raise self.fail() from None
             self.advance()
-            return ast.Literal("date", tok.value, tok.pos)
-        if tok.kind == DATETIME:
-            self.advance()
-            return ast.Literal("datetime", tok.value, tok.pos)
+            return ast.Literal(tok.kind, tok.value, tok.pos)
         if tok.kind == IDENT:
             word = tok.text.upper()
             if word == "NULL":
