@@ -502,3 +502,14 @@ def test_extreme_numbers_and_ranges_still_answer(org):  # noqa: F811
     assert ids(org, "SELECT Id FROM Account WHERE AnnualRevenue > 99999999999999999999999") == []
     assert len(ids(org, "SELECT Id FROM Account WHERE CreatedDate = LAST_N_DAYS:2147483647")) == 4
     assert ids(org, r"SELECT Id FROM Account WHERE Name = '\uD83D\uDE00'") == []  # a surrogate pair is one character
+
+
+def test_group_is_an_object_name_as_well_as_a_clause(org):  # noqa: F811
+    assert ids(org, "SELECT Id FROM Group WHERE Type = 'Queue'") == [QUEUE]
+    assert id_set(org, "SELECT Id FROM Group") == {QUEUE, SALES_GROUP}
+    records = execute(org, "SELECT Type, COUNT(Id) FROM Group GROUP BY Type ORDER BY Type").records
+    assert [(r["Type"], r["expr0"]) for r in records] == [("Queue", 1), ("Regular", 1)]
+    assert id_set(org, "SELECT Id FROM User WHERE Id IN (SELECT UserOrGroupId FROM GroupMember "
+                       "WHERE GroupId IN ('" + QUEUE + "'))") == {BOB}
+    assert ids(org, "SELECT Id FROM GroupMember WHERE UserOrGroupId IN (SELECT Id FROM Group WHERE Type = 'Queue')"
+               ) == [make_id("011", 2)]
