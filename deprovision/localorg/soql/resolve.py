@@ -154,6 +154,9 @@ class Scope:
                     f'ON {target_alias}."Id" = {alias}.{quote(f.name)}'
                 )
                 targets.append((target, target_alias))
+        if not targets:  # a reference to objects the local org does not have
+            raise error_at(INVALID_FIELD, self.soql, path.pos,
+                           f"Didn't understand relationship '{rel}' in field path. {_CUSTOM_REL_HINT}")
         polymorphic = node.polymorphic or len(targets) > 1
         child = Node((*node.names, canonical), targets, polymorphic)
         node.children[rel.lower()] = child
