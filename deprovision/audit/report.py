@@ -1,9 +1,9 @@
 """The evidence pack: per leaver, when each step happened, against an SLA, with the log's proof.
 
-``build_report`` streams the log once for the selected runs (and once more to verify
-the chain) and keeps one small summary per leaver. ``cross_check`` adds Salesforce's
-own record of the same changes (SetupAuditTrail). ``render_report`` writes HTML
-(one self-contained, printable file), Markdown or CSV.
+``build_report`` reads the log once (the chain check feeds it) and keeps one small
+summary per leaver of the selected runs. ``crosscheck`` adds Salesforce's own record of
+the same changes; ``render`` writes HTML (one self-contained, printable file), Markdown
+or CSV.
 
 SLA clock: from the leaver's termination time when the playbook or CSV gave one
 (``terminated_at``; a date alone means 00:00 UTC that day), otherwise from the run's
@@ -14,12 +14,8 @@ last change) when every change of the leaver succeeded; a leaver with failures i
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +23,7 @@ from typing import Any
 
 from deprovision.audit import fields
 from deprovision.audit.redact import redact
+from deprovision.audit.times import hours_between, parse_ts, short_time
 from deprovision.audit.verify import VerifyResult, verify_log
 from deprovision.plan.model import ACTIONS
 
@@ -36,38 +33,6 @@ REVOCATION_ACTIONS = (
     "remove_territory", "clear_role",
 )
 RUN_START_EVENTS = ("run_started", "rollback_started")
-# Our action -> the SetupAuditTrail Action Salesforce records for one record of it.
-TRAIL_ACTIONS = {
-    "freeze": "frozeuser", "unfreeze": "unfrozeuser", "deactivate": "deactivateduser",
-    "reactivate": "activateduser", "remove_permission_set": "PermSetUnassign",
-    "remove_permission_set_group": "PermSetGroupUnassign",
-    "remove_permission_set_license": "PermSetLicenseUnassign", "remove_public_group": "groupMembership",
-    "remove_queue": "queueMembership", "remove_package_license": "removeduserpackagelicense",
-    "remove_territory": "tm2_userRemovedFromTerritory", "clear_role": "changedroleforusertonone",
-}
-
-
-def parse_ts(value: Any) -> datetime | None:
-    """An ISO date or datetime (``Z`` or offset; Salesforce's ``+0000`` too) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def hours_between(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return (end - start).total_seconds() / 3600
-
 
 @dataclass
 class Step:
@@ -337,7 +302,7 @@ def _absorb_verify(run: RunReport, event: dict[str, Any]) -> None:
     run.run_leftovers = []
     for item in leftovers:
         text, who = _leftover_text(item)
-        leaver = _match_leaver(run, who or text)
+        leaver = match_leaver(run, who or text)
         if leaver:
             leaver.leftovers.append(text)
         else:
@@ -352,17 +317,13 @@ def _leftover_text(item: Any) -> tuple[str, str | None]:
     return str(item), None
 
 
-def _match_leaver(run: RunReport, text: str) -> Leaver | None:
+def match_leaver(run: RunReport, text: str) -> Leaver | None:
+    """The leaver a leftover line ("user@x: ...") is about, if any."""
     for leaver in run.leavers.values():
         for name in (leaver.username, leaver.user_id):
             if name and (text == name or text.startswith(f"{name}:") or text.startswith(f"{name} ")):
                 return leaver
     return None
-
-
-ROLLBACK_COLUMNS = (("unfreeze", "Unfrozen"), ("reactivate", "Reactivated"),
-                    ("restore_assignment", "Access restored"), ("restore_role", "Role restored"),
-                    ("restore_owner", "Owners restored"))
 
 
 def _score(run: RunReport, leaver: Leaver, sla_hours: float, now: datetime) -> None:
@@ -394,111 +355,6 @@ def _score(run: RunReport, leaver: Leaver, sla_hours: float, now: datetime) -> N
         leaver.sla_status = "incomplete"
     else:
         leaver.sla_status = "breached" if over else "met"
-
-
-# --- cross-check and fresh verification ---------------------------------------------------------
-
-def cross_check(report: Report, client: Any, *, margin_seconds: int = 300) -> None:
-    """Put Salesforce's SetupAuditTrail rows for each run's window next to our events."""
-    from datetime import timedelta
-
-    from deprovision.org.soql import soql_literal
-
-    for run in report.runs:
-        start = parse_ts(run.started_at)
-        if start is None:
-            continue
-        end = parse_ts(run.finished_at) or parse_ts(report.generated_at) or datetime.now(UTC)
-        soql = ("SELECT Action, Section, Display, CreatedDate, CreatedBy.Username FROM SetupAuditTrail "
-                f"WHERE CreatedDate >= {soql_literal(start - timedelta(seconds=margin_seconds))} "
-                f"AND CreatedDate <= {soql_literal(end + timedelta(seconds=margin_seconds))} "
-                "ORDER BY CreatedDate")
-        rows = [_trail_row(r) for r in client.query(soql)]
-        _compare(run, rows)
-        run.cross_checked = True
-
-
-def _trail_row(record: dict[str, Any]) -> dict[str, Any]:
-    created_by = record.get("CreatedBy") or {}
-    return redact({"action": record.get("Action"), "section": record.get("Section"),
-                   "display": record.get("Display") or "", "created": record.get("CreatedDate"),
-                   "by": created_by.get("Username") if isinstance(created_by, dict) else None})
-
-
-def _trail_owners(run: RunReport, rows: list[dict[str, Any]]) -> dict[int, str]:
-    """Row index -> leaver key: the leaver whose username or id the Display names (first mention
-    wins), else the one whose full name it names (real orgs often show names, not usernames)."""
-    owners: dict[int, str] = {}
-    for index, row in enumerate(rows):
-        text = row["display"].lower()
-        hits = []
-        for key, leaver in run.leavers.items():
-            positions = [text.find(n.lower()) for n in (leaver.username, leaver.user_id) if n]
-            positions = [p for p in positions if p >= 0]
-            if positions:
-                hits.append((min(positions), key))
-        if not hits:
-            for key, leaver in run.leavers.items():
-                found = re.search(rf"\b{re.escape(leaver.full_name)}\b", row["display"], re.I) \
-                    if leaver.full_name else None
-                if found:
-                    hits.append((found.start(), key))
-        if hits:
-            owners[index] = min(hits)[1]
-    return owners
-
-
-def _compare(run: RunReport, rows: list[dict[str, Any]]) -> None:
-    owner = _trail_owners(run, rows)
-    claimed = set(owner)
-    for key, leaver in run.leavers.items():
-        mine = [row for i, row in enumerate(rows) if owner.get(i) == key]
-        leaver.trail = mine
-        theirs: dict[str, int] = defaultdict(int)
-        for row in mine:
-            theirs[row["action"]] += 1
-        ours: dict[str, int] = defaultdict(int)
-        for action, step in leaver.steps.items():
-            code = TRAIL_ACTIONS.get(action)
-            if code and step.applied:
-                ours[code] += step.records if action not in ("freeze", "deactivate", "clear_role",
-                                                             "unfreeze", "reactivate") else 1
-        leaver.trail_mismatches = []
-        for code in sorted(set(ours) | set(theirs)):
-            if ours.get(code, 0) > theirs.get(code, 0):
-                leaver.trail_mismatches.append(
-                    f"{code}: {ours[code]} in our log, {theirs.get(code, 0)} in Salesforce's audit trail")
-            elif theirs.get(code, 0) > ours.get(code, 0):
-                leaver.trail_mismatches.append(
-                    f"{code}: {theirs[code]} in Salesforce's audit trail, {ours.get(code, 0)} in our log "
-                    "(a change made outside this run?)")
-        actor = (run.actor or {}).get("username")
-        for row in leaver.trail:
-            if actor and row.get("by") and row["by"] != actor:
-                leaver.trail_mismatches.append(
-                    f"{row['action']} at {row['created']} made by {row['by']}, not by {actor}")
-    run.trail_only = [r for i, r in enumerate(rows) if i not in claimed]
-
-
-def add_fresh_verification(report: Report, client: Any, state_dir: Path) -> None:
-    """Re-read the org now (``deprovision verify``'s check) and attach the leftovers per leaver."""
-    from deprovision.apply.runs import runs_root
-    from deprovision.apply.verify import verify_run
-
-    for run in report.runs:
-        run_dir = runs_root(state_dir) / run.run_id
-        if not run_dir.is_dir():
-            run.notes.append(f"no run folder {run_dir}: cannot re-check the org for this run")
-            continue
-        leftovers = verify_run(client, run_dir)
-        for leaver in run.leavers.values():
-            leaver.fresh_leftovers = []
-        for text in leftovers:
-            leaver = _match_leaver(run, text)
-            if leaver:
-                leaver.fresh_leftovers.append(text)
-            else:
-                run.run_leftovers.append(f"(now) {text}")
 
 
 def _plan_digest(plan_path: Path, data: dict[str, Any]) -> str | None:
@@ -538,97 +394,3 @@ def plan_users_from_runs(state_dir: Path, runs: dict[str, RunReport]) -> dict[st
                                   "terminated_at": u.get("terminated_at")}
                     for u in data.get("users", []) if isinstance(u, dict)}
     return out
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-def duration(hours: float | None) -> str:
-    """``3h 12m`` / ``45m`` / ``2d 4h`` for a number of hours."""
-    if hours is None:
-        return "-"
-    sign = "-" if hours < 0 else ""
-    minutes = round(abs(hours) * 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hrs, mins = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d {hrs}h"
-    if hrs:
-        return f"{sign}{hrs}h {mins:02d}m"
-    if minutes == 0 and hours:
-        return f"{sign}{round(abs(hours) * 3600)}s"
-    return f"{sign}{mins}m"
-
-
-def short_time(value: str | None) -> str:
-    """``2026-11-26 10:15:03`` from an ISO timestamp."""
-    return value[:19].replace("T", " ") if value else "-"
-
-
-CSV_COLUMNS = [
-    "run_id", "run_kind", "username", "user_id", "actor", "reason", "playbook", "terminated_at", "clock_start",
-    "clock_basis", "frozen_at", "revoked_at", "transferred_at", "records_transferred", "deactivated_at",
-    "completed_at", "elapsed_hours", "sla_hours", "sla_status", "sla_breached", "failures", "leftovers",
-    "trail_mismatches", "chain_head", "log_verified",
-]
-
-
-def render_csv(report: Report) -> str:
-    """One row per leaver."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for run in report.runs:
-        for leaver in run.leavers.values():
-            revoked = [s.at for s in leaver.revocations if s.at]
-            writer.writerow({
-                "run_id": run.run_id, "run_kind": run.kind, "username": leaver.username, "user_id": leaver.user_id,
-                "actor": (run.actor or {}).get("username"), "reason": run.reason,
-                "playbook": (run.playbook or {}).get("name"), "terminated_at": leaver.terminated_at,
-                "clock_start": leaver.clock_start, "clock_basis": leaver.clock_basis,
-                "frozen_at": leaver.frozen_at, "revoked_at": max(revoked) if revoked else None,
-                "transferred_at": leaver.transferred_at,
-                "records_transferred": sum(leaver.transfers.values()),
-                "deactivated_at": leaver.deactivated_at, "completed_at": leaver.completed_at,
-                "elapsed_hours": f"{leaver.elapsed_hours:.2f}" if leaver.elapsed_hours is not None else None,
-                "sla_hours": report.sla_hours, "sla_status": leaver.sla_status,
-                "sla_breached": "yes" if leaver.sla_breached else "no",
-                "failures": "; ".join(_failure_text(f) for f in leaver.failures),
-                "leftovers": "; ".join(leaver.leftovers + (leaver.fresh_leftovers or [])),
-                "trail_mismatches": "; ".join(leaver.trail_mismatches),
-                "chain_head": report.verification.head, "log_verified": "yes" if report.verification.ok else "no",
-            })
-    return out.getvalue()
-
-
-def _failure_text(failure: dict[str, Any]) -> str:
-    parts = [failure.get("action") or "?"]
-    if failure.get("label"):
-        parts.append(str(failure["label"]))
-    if failure.get("error_code"):
-        parts.append(str(failure["error_code"]))
-    if failure.get("message"):
-        parts.append(str(failure["message"]))
-    return " ".join(parts)
-
-
-def _md(value: Any) -> str:
-    """A value safe inside a Markdown table cell."""
-    text = "-" if value is None or value == "" else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-def render_report(report: Report, fmt: str) -> str:
-    """The report as ``html``, ``markdown`` or ``csv`` text."""
-    if fmt == "csv":
-        return render_csv(report)
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("deprovision", "templates"),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(duration=duration, short_time=short_time, md=_md, failure_text=_failure_text)
-    name = {"html": "report.html.j2", "markdown": "report.md.j2"}[fmt]
-    return env.get_template(name).render(report=report, revocation_actions=REVOCATION_ACTIONS, actions=ACTIONS,
-                                         rollback_columns=ROLLBACK_COLUMNS)

@@ -147,8 +147,10 @@ def report_cmd(app: AppContext, run_id: str | None, since: str | None, fmt: str,
     (breaches highlighted), failures and verify leftovers, the actor and reason, the chain
     head and whether the log verifies.
     """
+    from deprovision.audit import crosscheck
     from deprovision.audit import report as rep
     from deprovision.audit.log import audit_key_from_env
+    from deprovision.audit.render import render_report
     from deprovision.audit.show import parse_time
 
     if run_id and since:
@@ -166,10 +168,10 @@ def report_cmd(app: AppContext, run_id: str | None, since: str | None, fmt: str,
 
         with open_client(org_options_from(app, kwargs), app.state_dir) as client:
             if cross_check:
-                rep.cross_check(report, client)
+                crosscheck.cross_check(report, client)
             if verify_results:
-                rep.add_fresh_verification(report, client, app.state_dir)
-    text = rep.render_report(report, fmt)
+                crosscheck.add_fresh_verification(report, client, app.state_dir)
+    text = render_report(report, fmt)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")

@@ -12,7 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from deprovision.audit import bind_run, configure_audit, get_logger, reset_audit, unbind_run
-from deprovision.audit.report import _compare, build_report, duration, render_report
+from deprovision.audit.crosscheck import compare_with_trail
+from deprovision.audit.render import render_report
+from deprovision.audit.report import build_report
+from deprovision.audit.times import duration
 from deprovision.cli import cli
 from tests.audit.conftest import write_run
 from tests.browser import dump_dom, is_blank, screenshot
@@ -183,7 +186,7 @@ def test_cross_check_pairs_setup_audit_trail_rows_with_our_events(report_log: Pa
         {"action": "createduser", "section": "Manage Users", "display": "Created new user New Hire (new@acme.example)",
          "created": "2026-11-26T10:00:04.000+0000", "by": "admin@acme.example"},
     ]
-    _compare(run, rows)
+    compare_with_trail(run, rows)
     late, prompt, stuck = run.leavers.values()
     assert late.trail_mismatches == [] and len(late.trail) == 3
     assert prompt.trail_mismatches == [
@@ -227,7 +230,7 @@ def test_trail_rows_go_to_the_first_leaver_they_name_and_names_count_when_userna
         {"action": "frozeuser", "section": "Manage Users", "display": "Froze user Lately Leaving",
          "created": "2026-11-26T10:00:02.000+0000", "by": "admin@acme.example"},
     ]
-    _compare(run, rows)
+    compare_with_trail(run, rows)
     assert [r["display"] for r in late.trail] == ["Froze user Late Leaver"]
     assert [r["action"] for r in prompt.trail] == ["changedManager"]
     assert [r["display"] for r in run.trail_only] == ["Froze user Lately Leaving"]
