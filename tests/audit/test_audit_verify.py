@@ -226,3 +226,16 @@ def test_heads_recorded_elsewhere_must_all_be_in_the_chain(sample_log: Path) -> 
     result = verify_log(sample_log, recorded_heads=recorded)
     assert (result.ok, result.kind, result.line) == (False, "unexpected_head", 16)
     assert "recorded by run b" in result.reason
+
+
+def test_a_garbage_final_line_is_repaired_like_a_torn_one(sample_log: Path) -> None:
+    with sample_log.open("ab") as stream:
+        stream.write(b"\x00\x00\x00\x00\n")  # what some file systems leave after a crash
+    result = verify_log(sample_log)
+    assert (result.kind, result.line) == ("torn_tail", 20)
+    configure_audit(sample_log)
+    get_logger().info("run_started", run_id="after-crash")
+    reset_audit()
+    result = verify_log(sample_log)
+    assert result.ok and result.repairs == [20] and result.events == 21
+    assert _lines(sample_log)[19] == b"\x00\x00\x00\x00\n"  # nothing is rewritten, only appended
