@@ -98,27 +98,39 @@ class TailError(Exception):
     """The end of the log is damaged beyond a single torn line."""
 
 
+MAX_TORN_LINES = 16  # damaged lines after the last intact event that a writer will repair
+
+
 def read_tail(fd: int) -> Tail:
-    """Read the end of the log open at ``fd`` (seeking from the end, never reading the whole file)."""
+    """Read the end of the log open at ``fd`` (seeking from the end, never reading the whole file).
+
+    Everything after the last intact event (normally one torn line; several after repeated
+    crashes, up to ``MAX_TORN_LINES``) is the torn region a writer repairs.
+    """
     size = os.fstat(fd).st_size
     if size == 0:
         return Tail(seq=0, hash=GENESIS, size=0)
-    lines, start = _last_lines(fd, size, 2)
-    last = lines[-1]
-    needs_newline = not last.endswith(b"\n")
-    event = parse_event(last)
-    if event is not None:
+    lines, start = _last_lines(fd, size, MAX_TORN_LINES + 1)
+    needs_newline = not lines[-1].endswith(b"\n")
+    torn_lines = 0
+    for line in reversed(lines):
+        event = parse_event(line)
+        if event is not None:
+            break
+        torn_lines += 1
+    else:
+        event = None
+    if torn_lines == 0:
         return Tail(seq=int(event.get("seq", 0)), hash=event["hash"], size=size, needs_newline=needs_newline)
-    # The last line is torn: chain from the line before it.
-    torn_offset = size - len(last)
-    fragment = last.rstrip(b"\n")
-    if len(lines) < 2:
+    region = b"".join(lines[len(lines) - torn_lines:])
+    torn_offset = size - len(region)
+    fragment = region[:-1] if region.endswith(b"\n") else region
+    if event is None:
+        if start > 0:
+            raise TailError(f"the last {len(lines)} lines of the audit log (from byte {start}) are not events")
         return Tail(seq=0, hash=GENESIS, size=size, torn=fragment, torn_offset=torn_offset,
                     needs_newline=needs_newline)
-    previous = parse_event(lines[-2])
-    if previous is None:
-        raise TailError(f"the last two lines of the audit log (from byte {start}) are not events")
-    return Tail(seq=int(previous.get("seq", 0)), hash=previous["hash"], size=size, torn=fragment,
+    return Tail(seq=int(event.get("seq", 0)), hash=event["hash"], size=size, torn=fragment,
                 torn_offset=torn_offset, needs_newline=needs_newline)
 
 

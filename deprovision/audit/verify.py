@@ -29,7 +29,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deprovision.audit.chain import GENESIS, canonical, canonical_bytes, event_hash, event_hmac, parse_event
+from deprovision.audit.chain import (
+    GENESIS,
+    MAX_TORN_LINES,
+    canonical,
+    canonical_bytes,
+    event_hash,
+    event_hmac,
+    parse_event,
+)
 
 PROBLEM_KINDS = ("edited", "removed", "inserted", "reordered", "bad_hmac", "missing_hmac",
                  "not_an_event", "side_file", "torn_tail", "unexpected_head", "missing")
@@ -280,29 +288,34 @@ def _diagnose_link(lines: _Lines, number: int, event: dict[str, Any], good: _Goo
 
 def _accept_torn_line(lines: _Lines, result: VerifyResult, number: int, raw: bytes, good: _Good | None,
                       key: bytes | None) -> bool:
-    """True when the unparsable line ``number`` is a torn write that the next event repaired."""
-    nxt = lines.peek()
-    if nxt is None:
-        complete = raw.endswith(b"\n")
-        _fail(result, number, "torn_tail",
-              "the last line is incomplete (" + ("unparsable" if complete else "no newline") +
-              "): a write was interrupted by a crash; this is not tampering, and the next run records a "
-              "torn_tail_repaired event and continues the chain from the last intact event")
-        return False
-    fragment = raw[:-1] if raw.endswith(b"\n") else raw
-    repair = parse_event(nxt[1])
+    """True when the unparsable line ``number`` (with any damaged lines right after it) is a torn
+    region that the next event, a ``torn_tail_repaired`` naming its SHA-256 and length, repaired."""
+    region = [raw]
+    while True:
+        nxt = lines.peek()
+        if nxt is None:
+            complete = raw.endswith(b"\n")
+            _fail(result, number, "torn_tail",
+                  "the last line is incomplete (" + ("unparsable" if complete else "no newline") +
+                  "): a write was interrupted by a crash; this is not tampering, and the next run records "
+                  "a torn_tail_repaired event and continues the chain from the last intact event")
+            return False
+        follower = parse_event(nxt[1])
+        if follower is not None or len(region) > MAX_TORN_LINES:
+            break
+        region.append(lines.next()[1])
+        result.lines = nxt[0]
+    data = b"".join(region)
+    fragment = data[:-1] if data.endswith(b"\n") else data
     expected_prev = good.hash if good else GENESIS
     expected_seq = good.seq + 1 if good else 1
-    if (repair is not None and repair.get("event") == "torn_tail_repaired"
-            and repair.get("torn_sha256") == hashlib.sha256(fragment).hexdigest()
-            and repair.get("torn_bytes") == len(fragment)
-            and repair.get("prev") == expected_prev and repair.get("seq") == expected_seq):
+    if (follower is not None and follower.get("event") == "torn_tail_repaired"
+            and follower.get("torn_sha256") == hashlib.sha256(fragment).hexdigest()
+            and follower.get("torn_bytes") == len(fragment)
+            and follower.get("prev") == expected_prev and follower.get("seq") == expected_seq):
         result.repairs.append(number)
         return True
-    if not raw.strip():
-        reason = "an empty line inside the log"
-    else:
-        reason = "not a sealed JSON event (corrupted or edited)"
+    reason = "an empty line inside the log" if not raw.strip() else "not a sealed JSON event (corrupted or edited)"
     _fail(result, number, "not_an_event", reason)
     return False
 

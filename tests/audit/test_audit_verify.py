@@ -239,3 +239,23 @@ def test_a_garbage_final_line_is_repaired_like_a_torn_one(sample_log: Path) -> N
     result = verify_log(sample_log)
     assert result.ok and result.repairs == [20] and result.events == 21
     assert _lines(sample_log)[19] == b"\x00\x00\x00\x00\n"  # nothing is rewritten, only appended
+
+
+def test_a_crash_during_the_repair_itself_is_repaired_by_the_next_writer(sample_log: Path) -> None:
+    data = sample_log.read_bytes()
+    last_start = data.rstrip(b"\n").rfind(b"\n") + 1
+    sample_log.write_bytes(data[: last_start + 40])  # first crash
+    configure_audit(sample_log)
+    get_logger().info("run_started", run_id="r3")
+    reset_audit()
+    repaired = sample_log.read_bytes()
+    sample_log.write_bytes(repaired[: len(data[: last_start + 40]) + 60])  # second crash, inside the repair
+    result = verify_log(sample_log)
+    assert (result.kind, result.line) == ("torn_tail", 19)
+    configure_audit(sample_log)
+    get_logger().info("run_started", run_id="r4")
+    reset_audit()
+    result = verify_log(sample_log)
+    assert result.ok, result.summary()
+    assert result.repairs == [19] and result.events == 20
+    assert json.loads(_lines(sample_log)[-2])["torn_bytes"] == 40 + 1 + 59
