@@ -29,11 +29,11 @@ Event fields (what ``audit show`` and ``audit report`` read):
 - ``plan_refused``: ``stale`` (what moved); ``rollback_started``: ``rolls_back_run_id``.
 
 Torn tail: a crash in the middle of a write can leave an incomplete last line.
-``audit verify`` reports it as "torn tail" (not tampering). The next writer ends
-the fragment with a newline, then writes a ``torn_tail_repaired`` event that
-chains from the last intact event and records the fragment's offset, length and
-SHA-256; the chain continues from there, and verify accepts a fragment followed by
-the repair event that names it.
+``audit verify`` reports it as "torn tail" (not tampering). The next writer ends the
+fragment with a newline, then writes a ``torn_tail_repaired`` event that chains from the
+last intact event and records the offset, length and SHA-256 of everything after it (one
+line, or a few after repeated crashes); the chain continues from there, and verify accepts
+damaged lines followed by the repair event that names exactly them. Nothing is rewritten.
 """
 
 from __future__ import annotations
