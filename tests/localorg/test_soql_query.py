@@ -513,3 +513,17 @@ def test_group_is_an_object_name_as_well_as_a_clause(org):  # noqa: F811
                        "WHERE GroupId IN ('" + QUEUE + "'))") == {BOB}
     assert ids(org, "SELECT Id FROM GroupMember WHERE UserOrGroupId IN (SELECT Id FROM Group WHERE Type = 'Queue')"
                ) == [make_id("011", 2)]
+
+
+def test_objects_that_cannot_be_queried_are_invalid_type(org, monkeypatch):  # noqa: F811
+    import dataclasses
+
+    from deprovision.localorg import schema
+
+    hidden = dataclasses.replace(schema.get_object("AuthSession"), queryable=False)
+    real_lookup = schema.get_object
+    monkeypatch.setattr(schema, "get_object", lambda name: hidden if name.lower() == "authsession" else
+                        real_lookup(name))
+    with pytest.raises(errors.INVALID_TYPE) as e:
+        execute(org, "SELECT Id FROM AuthSession")
+    assert e.value.message.endswith("ERROR at Row:1:Column:16\nentity type AuthSession does not support query")
