@@ -244,21 +244,22 @@ class _Reader:
             with_name = False
             rows = self._run(queries.owned_records(obj, where, False), owners, use_bulk)
             first = next(rows, None)
-        examples: dict[str, list[tuple[str, str]]] = {}
+        examples: dict[str, set[str]] = {}  # owner -> a few of the alphabetically first distinct names
         row = first
         while row is not None:
             owned = sets.get(row["OwnerId"])
             if owned is not None:
                 owned.ids.append(row["Id"])
                 if with_name and row.get(name_field):
-                    best = examples.setdefault(row["OwnerId"], [])
-                    best.append((str(row[name_field]), row["Id"]))
-                    if len(best) > 20:
-                        best.sort()
-                        del best[3:]
+                    names = examples.setdefault(row["OwnerId"], set())
+                    names.add(str(row[name_field]))
+                    if len(names) > 60:
+                        examples[row["OwnerId"]] = set(sorted(names)[:3])
             row = next(rows, None)
-        for owner, best in examples.items():
-            sets[owner].examples = [name for name, _ in sorted(best)[:3]]
+        for owner, names in examples.items():
+            sets[owner].examples = sorted(names)[:3]
+        for owned in sets.values():
+            owned.ids.sort()
 
     def _run(self, template: str, owners: list[str], use_bulk: bool):
         if not use_bulk:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -117,3 +118,24 @@ def test_valid_playbook_passes_and_variables_come_from_the_command_line(tmp_path
                      state_dir=tmp_path / "s")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "corpus/undefined_variable.yaml: valid (corpus)"
+
+
+def test_vars_file_and_var_precedence(tmp_path):
+    book = tmp_path / "b.yaml"
+    book.write_text('version: 1\nname: "{{ team }}"\nreason: "{{ ticket }}"\nusers: {usernames: [a@acme.example]}\n'
+                    "actions: {freeze: true}\n", encoding="utf-8")
+    (tmp_path / "vars.yaml").write_text("ticket: HR-7\nteam: sales\n", encoding="utf-8")
+    result = run_cli("validate", "b.yaml", "--vars-file", "vars.yaml", "--var", "team=support", cwd=tmp_path,
+                     state_dir=tmp_path / "s")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "b.yaml: valid (support)"
+    result = run_cli("validate", "b.yaml", "--var", "no-equals-sign", cwd=tmp_path, state_dir=tmp_path / "s")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "Error: --var expects NAME=VALUE with NAME a plain identifier, got 'no-equals-sign'"
+
+
+def test_schema_command_prints_the_committed_schema(tmp_path):
+    result = run_cli("schema", cwd=tmp_path, state_dir=tmp_path / "s")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads((HERE.parents[1] / "playbook.schema.json").read_text())
+    assert not (tmp_path / "s").exists()
