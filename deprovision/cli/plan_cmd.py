@@ -13,6 +13,8 @@ import click
 from deprovision.cli.common import AppContext, info, is_tty, org_options, org_options_from, pass_app
 from deprovision.errors import EXIT_CHANGES, PlaybookError
 
+BULK_POLL_SECONDS = 0.25
+
 
 def _variables(var: tuple[str, ...], vars_file: Path | None) -> dict[str, str]:
     from deprovision.playbook.variables import parse_var_options, read_vars_file
@@ -82,7 +84,8 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
 
     book = load_playbook(playbook, _variables(var, vars_file))
     options = org_options_from(app, kwargs)
-    with open_client(options, app.ensure_state_dir()) as client:
+    # Bulk query jobs of a dry run are short: poll them often rather than sleep a second each
+    with open_client(options, app.ensure_state_dir(), bulk_poll_seconds=BULK_POLL_SECONDS) as client:
         snapshot = read_snapshot(client, book)
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result = compute_plan(book, snapshot, created_at=created)
