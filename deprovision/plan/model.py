@@ -167,5 +167,6 @@ class Plan:
 
     @property
     def record_count(self) -> int:
-        """Records reassigned by the plan."""
-        return sum(c.count for c in self.changes if c.action == "reassign_owner")
+        """Records whose owner the plan changes (reassignments, or owners restored by a rollback)."""
+        return sum(c.count or len(c.record_ids) for c in self.changes
+                   if c.action in ("reassign_owner", "restore_owner"))

@@ -79,6 +79,19 @@ def describe(change: Change) -> ChangeLine:
         return ChangeLine(a, f"{verb} {change.label}", f"role {change.label}", "no role", "update")
     if a == "deactivate":
         return ChangeLine(a, verb, "active", "inactive", "update")
+    # rollback plans
+    if a == "unfreeze":
+        return ChangeLine(a, verb, "frozen", "active", "update")
+    if a == "reactivate":
+        return ChangeLine(a, verb, "inactive", "active", "update")
+    if a == "restore_role":
+        return ChangeLine(a, f"{verb} {change.label}", "no role", f"role {change.label}", "update")
+    if a == "restore_assignment":
+        return ChangeLine(a, f"{verb} {change.label}", "removed", "assigned", "update")
+    if a == "restore_owner":
+        count = change.count or len(change.record_ids)
+        return ChangeLine(a, f"{verb} {_n(count)} {change.object}", f"owner {change.before.get('OwnerId', '?')}",
+                          f"owner {change.username}", "move", list(change.examples))
     return ChangeLine(a, f"{verb} {change.label}", "assigned", "removed", "remove")
 
 

@@ -78,3 +78,24 @@ def test_html_diff_renders_in_chromium(plan, tmp_path):
     assert "Nina Patel" in dom and "nina.patel@acme.example" in dom
     assert "reassign 312 Account → Omar Haddad (manager)" in dom
     assert BOSS.name in dom
+
+
+def test_rollback_actions_read_as_the_reverse(plan):
+    from deprovision.plan.model import ACTIONS, Change
+
+    def change(action, **kw):
+        return Change(id=action, action=action, phase=ACTIONS[action][0], user_id=NINA.id, username=NINA.username,
+                      object=kw.pop("object", "User"), record_ids=kw.pop("record_ids", []),
+                      before=kw.pop("before", {}), after=kw.pop("after", {}), **kw)
+
+    plan.changes = [change("unfreeze"), change("restore_assignment", label="Sales_Extra"),
+                    change("restore_role", label="Sales Rep"), change("reactivate"),
+                    change("restore_owner", object="Account", record_ids=["001a", "001b"],
+                           before={"OwnerId": BOSS.id})]
+    text = render(plan, "text")
+    assert "~ unfreeze login  (frozen → active)" in text
+    assert "~ restore Sales_Extra  (removed → assigned)" in text
+    assert "~ restore role Sales Rep  (no role → role Sales Rep)" in text
+    assert "~ reactivate user  (inactive → active)" in text
+    assert f"→ restore owner of 2 Account  (owner {BOSS.id} → owner nina.patel@acme.example)" in text
+    assert summary_line(plan).startswith("Plan: 1 user, 5 changes (2 records)")
