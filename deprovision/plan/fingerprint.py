@@ -23,9 +23,11 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str]) -> dict[str, Any]:
     wanted = set(user_ids)
     users = {u.id: u for u in snapshot.targets if u.id in wanted}
     grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
+    holders: dict[str, str] = {u.login_id: u.id for u in users.values() if u.login_id}
     for grant in snapshot.grants:
         if grant.user_id in wanted:
             grants[grant.object][grant.id] = grant.modstamp
+            holders[grant.id] = grant.user_id
     owned: dict[str, dict[str, Any]] = {}
     for obj, where in sorted(snapshot.owned_where.items()):
         owners = {o.owner_id: [o.count, o.max_modstamp] for o in snapshot.owned
@@ -38,6 +40,7 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str]) -> dict[str, Any]:
         "logins": {u.login_id: u.login_modstamp for u in sorted(users.values(), key=lambda u: u.id) if u.login_id},
         "grants": {obj: dict(sorted(rows.items())) for obj, rows in grants.items()},
         "owned": owned,
+        "holders": dict(sorted(holders.items())),
     }
 
 
@@ -50,11 +53,13 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
     logins: dict[str, str] = {}
     grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
     owned: dict[str, dict[str, Any]] = {}
+    holders: dict[str, str] = {}
     if user_ids:
         for row in client.query_in("SELECT Id, Username, SystemModstamp FROM User WHERE Id IN {ids}", user_ids):
             users[row["Id"]] = row["SystemModstamp"]
         for row in client.query_in(queries.LOGINS, user_ids):
             logins[row["Id"]] = row["SystemModstamp"]
+            holders[row["Id"]] = row["UserId"]
         for obj, template in queries.GRANTS.items():
             if obj not in old.get("grants", {}):
                 continue
@@ -62,6 +67,7 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
                 if obj == "GroupMember" and (row.get("Group") or {}).get("Type") not in ("Regular", "Queue"):
                     continue
                 grants[obj][row["Id"]] = row["SystemModstamp"]
+                holders[row["Id"]] = row[queries.GRANT_USER_FIELD[obj]]
     for obj, spec in old.get("owned", {}).items():
         owners: dict[str, list] = {}
         if user_ids:
@@ -76,6 +82,7 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
         "logins": dict(sorted(logins.items())),
         "grants": {obj: dict(sorted(rows.items())) for obj, rows in grants.items()},
         "owned": owned,
+        "holders": dict(sorted(holders.items())),
     }
 
 
@@ -85,6 +92,12 @@ def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
     def who(user_id: str) -> str:
         return names.get(user_id, user_id)
+
+    holders = {**old.get("holders", {}), **new.get("holders", {})}
+
+    def of(row_id: str) -> str:
+        holder = holders.get(row_id)
+        return f"{row_id} of {who(holder)}" if holder else row_id
 
     out: list[str] = []
     old_users, new_users = old.get("users", {}), new.get("users", {})
@@ -96,18 +109,18 @@ def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     old_logins, new_logins = old.get("logins", {}), new.get("logins", {})
     for lid in sorted(set(old_logins) | set(new_logins)):
         if old_logins.get(lid) != new_logins.get(lid):
-            out.append(f"UserLogin {lid} changed")
+            out.append(f"UserLogin {of(lid)} changed")
     for obj in sorted(set(old.get("grants", {})) | set(new.get("grants", {}))):
         before, after = old.get("grants", {}).get(obj, {}), new.get("grants", {}).get(obj, {})
         added = sorted(set(after) - set(before))
         removed = sorted(set(before) - set(after))
         changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
         for rid in added:
-            out.append(f"{obj} {rid} added")
+            out.append(f"{obj} {of(rid)} added")
         for rid in removed:
-            out.append(f"{obj} {rid} removed")
+            out.append(f"{obj} {of(rid)} removed")
         for rid in changed:
-            out.append(f"{obj} {rid} changed")
+            out.append(f"{obj} {of(rid)} changed")
     for obj in sorted(set(old.get("owned", {})) | set(new.get("owned", {}))):
         before = old.get("owned", {}).get(obj, {}).get("owners", {})
         after = new.get("owned", {}).get(obj, {}).get("owners", {})

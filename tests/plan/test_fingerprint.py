@@ -52,7 +52,8 @@ def test_changes_in_the_org_make_the_plan_stale(client, sf):
     rows = stale_rows(plan.fingerprint, read_fingerprint(client, plan))
     assert "User nina.patel@acme.example changed" in rows
     assert f"Account owned by nina.patel@acme.example: {count} → {count + 1} records" in rows
-    assert any(r.startswith("PermissionSetAssignment 0Pa") and r.endswith(" added") for r in rows)
+    assert any(r.startswith("PermissionSetAssignment 0Pa") and r.endswith(" of nina.patel@acme.example added")
+               for r in rows)
 
 
 def test_plan_file_round_trip_with_sidecar(client, tmp_path):

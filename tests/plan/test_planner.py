@@ -218,3 +218,27 @@ def test_fingerprint_covers_users_logins_grants_and_owned(tmp_path):
     assert fp["logins"] == {NINA.login_id: NINA.login_modstamp}
     assert list(fp["grants"]["PermissionSetAssignment"]) == [psa(NINA, "x", 1).id]
     assert fp["owned"]["Account"]["owners"] == {NINA.id: [5, "2026-01-02T00:00:00.000+0000"]}
+
+
+def test_stale_rows_name_what_moved(tmp_path):
+    from deprovision.plan import stale_rows
+
+    snap = snapshot([NINA], owned=[accounts(NINA, 5)], grants=[psa(NINA, "Sales_Extra", 1)])
+    old = compute_plan(book(tmp_path), snap, created_at=T0).fingerprint
+    assert stale_rows(old, old) == []
+    new = json_copy(old)
+    new["logins"][NINA.login_id] = "2026-02-01T00:00:00.000+0000"
+    new["grants"]["PermissionSetAssignment"] = {}
+    new["owned"]["Account"]["owners"][NINA.id] = [5, "2026-03-01T00:00:00.000+0000"]
+    assert stale_rows(old, new) == [
+        f"UserLogin {NINA.login_id} of nina.patel@acme.example changed",
+        f"PermissionSetAssignment {psa(NINA, 'x', 1).id} of nina.patel@acme.example removed",
+        "Account owned by nina.patel@acme.example: records changed (newest SystemModstamp "
+        "2026-01-02T00:00:00.000+0000 → 2026-03-01T00:00:00.000+0000)",
+    ]
+
+
+def json_copy(value):
+    import json
+
+    return json.loads(json.dumps(value))
