@@ -59,7 +59,10 @@ def owned_aggregate(obj: str, where: str | None) -> str:
     return f"SELECT OwnerId, COUNT(Id), MAX(SystemModstamp) FROM {obj} WHERE {owned_condition(where)} GROUP BY OwnerId"
 
 
-def owned_records(obj: str, where: str | None, with_name: bool = True) -> str:
-    """The records themselves (ids to reassign, names for the diff)."""
-    fields = f"Id, {name_field(obj)}, OwnerId" if with_name else "Id, OwnerId"
-    return f"SELECT {fields} FROM {obj} WHERE {owned_condition(where)}"
+def owned_records(obj: str, where: str | None, with_name: bool = True, with_modstamp: bool = False) -> str:
+    """The records themselves (ids to reassign, names for the diff, SystemModstamp when counted here)."""
+    fields = ["Id", name_field(obj)] if with_name else ["Id"]
+    fields.append("OwnerId")
+    if with_modstamp:
+        fields.append("SystemModstamp")
+    return f"SELECT {', '.join(fields)} FROM {obj} WHERE {owned_condition(where)}"

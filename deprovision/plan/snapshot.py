@@ -15,7 +15,7 @@ from typing import Any
 
 from deprovision.errors import OrgError
 from deprovision.localorg.ids import to18
-from deprovision.org.soql import chunked_in
+from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in, soql_in
 from deprovision.plan import queries
 from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, QueueInfo, Snapshot, TokenGroup
 from deprovision.playbook.loader import PlaybookInvalid
@@ -136,21 +136,21 @@ class _Reader:
         usernames = sorted({s[5:] for s in specs if s.startswith("user:")})
         ids = {to18(s[3:]) for s in specs if s.startswith("id:")}
         if any(s == "manager" for s in specs):
-            # managers, and their managers while they leave too (chains)
-            # a manager who is not a target stays, so one read ends every chain
-            managers = {u.manager_id for u in self.snap.targets if u.manager_id} - set(people)
-            if managers:
-                for user in self.users_where("Id", sorted(managers)):
-                    people[user.id] = user
+            # a manager who is not a target stays, so reading the targets' managers ends every chain
+            ids |= {u.manager_id for u in self.snap.targets if u.manager_id}
         ids -= set(people)
-        if ids:
-            for user in self.users_where("Id", sorted(ids)):
-                people[user.id] = user
         known = {u.username.lower() for u in people.values()}
         missing_names = [n for n in usernames if n.lower() not in known]
-        if missing_names:
-            for user in self.users_where("Username", missing_names):
-                people[user.id] = user
+        by_id, by_name = soql_in(sorted(ids)), soql_in(missing_names)
+        if ids and missing_names and len(by_id) + len(by_name) < MAX_IN_CLAUSE_CHARS:
+            rows = self.client.query(f"SELECT {queries.USER_FIELDS} FROM User "
+                                     f"WHERE Id IN {by_id} OR Username IN {by_name}")
+            people.update((u.id, u) for u in map(_user, rows))
+        else:
+            if ids:
+                people.update((u.id, u) for u in self.users_where("Id", sorted(ids)))
+            if missing_names:
+                people.update((u.id, u) for u in self.users_where("Username", missing_names))
         if people:
             for row in self.client.query_in(queries.LOGINS, sorted(people)):
                 user = people.get(row["UserId"])
@@ -175,74 +175,98 @@ class _Reader:
             r.fallback for r in self.pb.reassign_rules().values()}
         queue_names = sorted({s[6:] for s in specs if s and s.startswith("queue:")})
         if queue_names:
-            queues = {r["Id"]: QueueInfo(r["Id"], r["DeveloperName"], r.get("Name") or r["DeveloperName"])
-                      for r in self.client.query_in(
-                          "SELECT Id, DeveloperName, Name FROM Group WHERE Type = 'Queue' AND DeveloperName IN {ids}",
-                          queue_names)}
-            if queues:
-                for row in self.client.query_in("SELECT QueueId, SobjectType FROM QueueSobject WHERE QueueId IN {ids}",
-                                                sorted(queues)):
-                    queues[row["QueueId"]].sobject_types.append(row["SobjectType"])
+            queues: dict[str, QueueInfo] = {}
+            for row in self.client.query_in(
+                    "SELECT QueueId, Queue.DeveloperName, Queue.Name, SobjectType FROM QueueSobject "
+                    "WHERE Queue.DeveloperName IN {ids}", queue_names):
+                group = row.get("Queue") or {}
+                queue = queues.setdefault(row["QueueId"], QueueInfo(
+                    row["QueueId"], group.get("DeveloperName") or "", group.get("Name") or ""))
+                queue.sobject_types.append(row["SobjectType"])
+            found = {q.developer_name for q in queues.values()}
+            if set(queue_names) - found:  # a queue that may own nothing, or no queue at all
+                for r in self.client.query_in("SELECT Id, DeveloperName, Name FROM Group WHERE Type = 'Queue' "
+                                              "AND DeveloperName IN {ids}", sorted(set(queue_names) - found)):
+                    queues[r["Id"]] = QueueInfo(r["Id"], r["DeveloperName"], r.get("Name") or r["DeveloperName"])
             self.snap.queues = {q.developer_name: q for q in queues.values()}
 
     # --- owned records ------------------------------------------------------------------------------
     def read_owned(self) -> None:
+        """Owned records: one aggregate per object (counts, newest SystemModstamp), then the records."""
         ids = [u.id for u in self.snap.targets]
-        counted: set[str] = set()
-        for obj, rule in sorted(self.pb.reassign_rules().items()):
-            self.snap.owned_where[obj] = rule.where
-            path = ("actions", "reassign", "objects", obj)
-            where_path = (*path, "where") if rule.where else path
+        rules = dict(sorted(self.pb.reassign_rules().items()))
+        backup = list(enumerate(self.pb.actions.backup.objects)) if self.pb.actions.backup else []
+        named: dict[str, list[tuple[str | int, ...]]] = {}
+        for obj in rules:
+            named.setdefault(obj, []).append(("actions", "reassign", "objects", obj))
+        for i, obj in backup:
+            named.setdefault(obj, []).append(("actions", "backup", "objects", i))
+        base: dict[str, dict[str, tuple[int, str | None]]] = {}
+        for obj, paths in named.items():
             try:
                 if not ids:
-                    condition = f" WHERE ({rule.where})" if rule.where else ""
-                    list(self.client.query(f"SELECT Id FROM {obj}{condition} LIMIT 1"))
+                    list(self.client.query(f"SELECT Id FROM {obj} LIMIT 1"))
+                    base[obj] = {}
                     continue
-                counts = list(self.client.query_in(queries.owned_aggregate(obj, rule.where), ids))
+                base[obj] = {r["OwnerId"]: (r["expr0"], r.get("expr1"))
+                             for r in self.client.query_in(queries.owned_aggregate(obj, None), ids) if r.get("expr0")}
             except OrgError as exc:
                 if exc.error_code not in _QUERY_ERRORS:
                     raise
-                self.problem(path if exc.error_code == "INVALID_TYPE" else where_path, _org_message(exc))
+                for path in paths:
+                    self.problem(path, _org_message(exc))
+        for _, obj in backup:
+            for owner, (count, _stamp) in base.get(obj, {}).items():
+                self.snap.backup_counts.setdefault(owner, {})[obj] = count
+        for obj, rule in rules.items():
+            if obj not in base:
                 continue
-            sets = {r["OwnerId"]: OwnedSet(obj, r["OwnerId"], [], r["expr0"], r.get("expr1"))
-                    for r in counts if r.get("expr0")}
-            if rule.where is None:  # the same count serves the backup
-                for owner, owned_set in sets.items():
-                    self.snap.backup_counts.setdefault(owner, {})[obj] = owned_set.count
-                counted.add(obj)
-            total = sum(s.count for s in sets.values())
-            if total:
-                self._read_records(obj, rule.where, sorted(sets), sets, use_bulk=total > BULK_THRESHOLD)
+            self.snap.owned_where[obj] = rule.where
+            where_path = ("actions", "reassign", "objects", obj, "where")
+            try:
+                sets = self._owned_sets(obj, rule.where, base[obj])
+            except OrgError as exc:
+                if exc.error_code not in _QUERY_ERRORS:
+                    raise
+                self.problem(where_path, _org_message(exc))
+                continue
             self.snap.owned.extend(sets[k] for k in sorted(sets))
-        if self.pb.actions.backup:
-            for i, obj in enumerate(self.pb.actions.backup.objects):
-                if obj in counted:
-                    continue
-                try:
-                    if not ids:
-                        list(self.client.query(f"SELECT Id FROM {obj} LIMIT 1"))
-                        continue
-                    for row in self.client.query_in(
-                            f"SELECT OwnerId, COUNT(Id) FROM {obj} WHERE OwnerId IN {{ids}} GROUP BY OwnerId", ids):
-                        self.snap.backup_counts.setdefault(row["OwnerId"], {})[obj] = row["expr0"]
-                except OrgError as exc:
-                    if exc.error_code not in _QUERY_ERRORS:
-                        raise
-                    self.problem(("actions", "backup", "objects", i), _org_message(exc))
+
+    def _owned_sets(self, obj: str, where: str | None, upper: dict[str, tuple[int, str | None]]
+                    ) -> dict[str, OwnedSet]:
+        """The records of ``obj`` each target owns (matching ``where``), ids and examples read."""
+        if not upper:
+            if where:  # nothing owned: still let the org check the condition
+                list(self.client.query(f"SELECT Id FROM {obj} WHERE ({where}) LIMIT 1"))
+            return {}
+        owners = sorted(upper)
+        use_bulk = sum(n for n, _ in upper.values()) > BULK_THRESHOLD
+        if where is None:
+            sets = {o: OwnedSet(obj, o, [], n, stamp) for o, (n, stamp) in upper.items()}
+            self._read_records(obj, None, owners, sets, use_bulk=use_bulk, local_counts=False)
+        elif use_bulk:
+            sets = {r["OwnerId"]: OwnedSet(obj, r["OwnerId"], [], r["expr0"], r.get("expr1"))
+                    for r in self.client.query_in(queries.owned_aggregate(obj, where), owners) if r.get("expr0")}
+            if sets:
+                self._read_records(obj, where, sorted(sets), sets, use_bulk=True, local_counts=False)
+        else:  # small: count and newest SystemModstamp from the records themselves (one query)
+            sets = {o: OwnedSet(obj, o, [], 0, None) for o in owners}
+            self._read_records(obj, where, owners, sets, use_bulk=False, local_counts=True)
+            sets = {o: s for o, s in sets.items() if s.count}
+        return sets
 
     def _read_records(self, obj: str, where: str | None, owners: list[str], sets: dict[str, OwnedSet],
-                      *, use_bulk: bool) -> None:
+                      *, use_bulk: bool, local_counts: bool) -> None:
         name_field = queries.name_field(obj)
         with_name = True
-        template = queries.owned_records(obj, where, with_name)
-        rows = self._run(template, owners, use_bulk)
+        rows = self._run(queries.owned_records(obj, where, True, local_counts), owners, use_bulk)
         try:
             first = next(rows, None)
         except OrgError as exc:
-            if exc.error_code != "INVALID_FIELD":
+            if exc.error_code != "INVALID_FIELD" or f"'{name_field}'" not in exc.message:
                 raise
-            with_name = False
-            rows = self._run(queries.owned_records(obj, where, False), owners, use_bulk)
+            with_name = False  # an object without a Name field: ids only
+            rows = self._run(queries.owned_records(obj, where, False, local_counts), owners, use_bulk)
             first = next(rows, None)
         examples: dict[str, set[str]] = {}  # owner -> a few of the alphabetically first distinct names
         row = first
@@ -250,6 +274,11 @@ class _Reader:
             owned = sets.get(row["OwnerId"])
             if owned is not None:
                 owned.ids.append(row["Id"])
+                if local_counts:
+                    owned.count += 1
+                    stamp = row.get("SystemModstamp")
+                    if stamp and (owned.max_modstamp is None or stamp > owned.max_modstamp):
+                        owned.max_modstamp = stamp
                 if with_name and row.get(name_field):
                     names = examples.setdefault(row["OwnerId"], set())
                     names.add(str(row[name_field]))
@@ -303,11 +332,21 @@ class _Reader:
         if not ids:
             return
         deps = self.snap.dependants
-        for field, kind in (("ManagerId", "manager"), ("DelegatedApproverId", "delegated_approver"),
-                            ("Backup_Approver__c", "backup_approver")):
-            for row in self._optional(
-                    f"SELECT Id, Username, {field} FROM User WHERE IsActive = true AND {field} IN {{ids}}", ids):
-                deps.append(Dependant(kind, row["Id"], row["Username"], row[field]))
+        kinds = {"ManagerId": "manager", "DelegatedApproverId": "delegated_approver",
+                 "Backup_Approver__c": "backup_approver"}
+        fields = list(kinds)
+        try:
+            rows = self._users_pointing_at(fields, ids)
+        except OrgError as exc:
+            if exc.error_code != "INVALID_FIELD":
+                raise
+            fields = fields[:2]  # an org without the custom backup approver field
+            rows = self._users_pointing_at(fields, ids)
+        wanted = set(ids)
+        for row in rows:
+            for field in fields:
+                if row.get(field) in wanted:
+                    deps.append(Dependant(kinds[field], row["Id"], row["Username"], row[field]))
         for row in self._optional("SELECT Id, Name, OwnerId FROM Report WHERE OwnerId IN {ids}", ids):
             deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
         for row in self._optional("SELECT Id, Title, RunningUserId FROM Dashboard WHERE RunningUserId IN {ids}", ids):
@@ -317,6 +356,16 @@ class _Reader:
         for row in self._optional("SELECT Id, OwnerId FROM CronTrigger WHERE OwnerId IN {ids}", ids):
             deps.append(Dependant("scheduled_job", row["Id"], row["Id"], row["OwnerId"]))
         deps.sort(key=lambda d: (d.user_id, d.kind, d.name, d.record_id))
+
+    def _users_pointing_at(self, fields: list[str], ids: list[str]) -> list[dict]:
+        """Active users whose ``fields`` name one of ``ids``: one query per chunk for all fields."""
+        budget = (MAX_IN_CLAUSE_CHARS - 200) // len(fields)
+        rows: list[dict] = []
+        for chunk in chunked_in(ids, max_chars=budget):
+            condition = " OR ".join(f"{f} IN {chunk}" for f in fields)
+            rows.extend(self.client.query(f"SELECT Id, Username, {', '.join(fields)} FROM User "
+                                          f"WHERE IsActive = true AND ({condition})"))
+        return rows
 
     def _optional(self, template: str, ids: list[str]) -> list[dict]:
         """Rows of a read some orgs cannot answer (feature off, field missing): none then."""

@@ -80,5 +80,5 @@ def test_plan_file_round_trip_with_sidecar(client, tmp_path):
 
 def test_snapshot_reads_in_few_calls(client):
     _, snapshot = make_plan(client)
-    assert snapshot.api_calls <= 42
+    assert snapshot.api_calls <= 34
     assert len(snapshot.targets) == 4
