@@ -138,7 +138,8 @@ def run_measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, 
         return proc.returncode, seconds, usage.ru_maxrss // 1024, out.read(), err.read()
 
 
-def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int, cache: Path) -> dict:
+def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int, cache: Path,
+             keep: bool = False, verbose: bool = False) -> dict:
     print(f"{name}: {leavers} leavers, {users} users, {records:,} records, latency {latency_ms} ms",
           file=sys.stderr)
     template = build_db(cache, users, records, leavers)
@@ -149,6 +150,7 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
     pb = work / "leavers.yaml"
     pb.write_text(PLAYBOOK.format(max_users=leavers + 10,
                                   objects="\n".join(f"      {o}: {{}}" for o in objects)))
+    saved_plan = cache / f"plan-{template.stem}.json"
     served = Served(db, latency_ms)
     state = work / "state"
     env = {**os.environ, "NO_COLOR": "1", "SF_INSTANCE_URL": served.info["instance_url"],
@@ -158,10 +160,19 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
                     "latency_ms": latency_ms}
     try:
         used0 = served.api_used()
-        code, secs, rss, _out, err = run_measured(["plan", str(pb), "--out", str(work / "plan.json")], env, work)
+        if keep and saved_plan.exists():  # --keep: reuse the plan made by an earlier run (same org template)
+            for src in cache.glob(saved_plan.name + "*"):
+                shutil.copyfile(src, work / src.name.replace(saved_plan.name, "plan.json"))
+            code, secs, rss = 0, 0.0, 0
+        else:
+            code, secs, rss, _out, err = run_measured(["plan", str(pb), "--out", str(work / "plan.json")], env,
+                                                      work)
         used1 = served.api_used()
         if code not in (0, 3):
             raise SystemExit(f"plan failed ({code}): {err[-2000:]}")
+        if keep:
+            for src in work.glob("plan.json*"):
+                shutil.copyfile(src, cache / src.name.replace("plan.json", saved_plan.name))
         plan = json.loads((work / "plan.json").read_text())
         result["plan"] = {"api_calls": used1 - used0 - 1, "seconds": round(secs, 1), "peak_mb": rss,
                           "changes": len(plan["changes"]),
@@ -171,6 +182,8 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
         code, secs, rss, out, err = run_measured(["apply", str(work / "plan.json"), "--yes", "--format", "json"],
                                                  env, work)
         used2 = served.api_used()
+        if verbose:
+            print(err[-6000:], file=sys.stderr)
         if code not in (0, 1):
             raise SystemExit(f"apply failed ({code}): {err[-2000:]}")
         run = json.loads(out)
@@ -202,6 +215,8 @@ def main() -> None:
     parser.add_argument("--records", type=int)
     parser.add_argument("--leavers", type=int)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "deprovision-bench")
+    parser.add_argument("--keep", action="store_true", help="reuse (or save) the plan of the cached org")
+    parser.add_argument("--verbose", action="store_true", help="show the apply's progress lines")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
@@ -211,7 +226,8 @@ def main() -> None:
         for key in ("users", "records", "leavers"):
             if getattr(args, key):
                 size[key] = getattr(args, key)
-        results.append(scenario(name, latency_ms=args.latency_ms, cache=args.cache, **size))
+        results.append(scenario(name, latency_ms=args.latency_ms, cache=args.cache, keep=args.keep,
+                                verbose=args.verbose, **size))
     for r in results:
         p, a = r["plan"], r["apply"]
         print(f"\n{r['scenario']}: {r['leavers']} leavers / {r['users']} users / {r['records']:,} records, "

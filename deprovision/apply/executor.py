@@ -146,10 +146,15 @@ class Executor:
             by_change.setdefault(op.change.id, (op.change, []))[1].append(op.key)
         for change, keys in by_change.values():
             self.journal.record_many(batch, change.id, keys)
+            if change.id in self.state.complete:
+                continue
             done = self.state.ok.setdefault(change.id, set())
             done.update(keys)
             for key in keys:
                 self.state.other.pop((change.id, key), None)
+            expected = self.keys.get(change.id)
+            if expected is not None and len(done) >= len(expected) and done.issuperset(expected):
+                self.state.mark_complete(change.id)
 
     def _pending(self, ops: Iterable[Op]) -> list[Op]:
         return [op for op in ops if not self.state.is_done(op.change.id, op.key)]
@@ -216,7 +221,8 @@ class Executor:
             by_obj: dict[str, list[Change]] = defaultdict(list)
             for change in changes:
                 by_obj[change_object(change)].append(change)
-            total = sum(len(c.record_ids) - len(self.state.ok.get(c.id, ())) for c in changes)
+            total = sum(0 if c.id in self.state.complete else len(c.record_ids) - len(self.state.ok.get(c.id, ()))
+                        for c in changes)
             self.progress.start_phase(step, max(total, 0))
             for obj in sorted(by_obj):
                 pending = self._pending(op for change in by_obj[obj] for op in self._ops(change))
@@ -239,7 +245,10 @@ class Executor:
         ops = ops_for(change)
         if change.action in ("freeze", "unfreeze"):
             ops = self._login_ops(change, ops)
-        self.keys[change.id] = [op.key for op in ops]
+        keys = change.record_ids
+        if not ops or len(keys) != len(ops) or any(op.key != k for op, k in zip(ops, keys, strict=False)):
+            keys = [op.key for op in ops]
+        self.keys[change.id] = keys  # usually the plan's own list: no copy of a million ids
         return ops
 
     def _login_ops(self, change: Change, ops: list[Op]) -> list[Op]:
@@ -583,6 +592,8 @@ class Executor:
             keys = [op.key for op in ops_for(change)] or [change.id]
         ok, bad = [], []
         skipped_only = True
+        if change.id in self.state.complete:
+            return "success", list(keys), []
         done = self.state.ok.get(change.id, set())
         for key in keys:
             if key in done:
@@ -644,8 +655,7 @@ class Executor:
         per_user: dict[str, list[str]] = defaultdict(list)
         for change in self.plan.changes:
             outcome, ok, bad = self._change_outcome(change)
-            done = self.state.ok.get(change.id, set())
-            result.records_applied += sum(1 for k in ok if k in done)
+            result.records_applied += sum(1 for k in ok if self.state.succeeded(change.id, k))
             result.records_failed += len(bad)
             if outcome == "success":
                 result.applied += 1

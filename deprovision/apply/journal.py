@@ -49,6 +49,7 @@ class JournalState:
     """
 
     ok: dict[str, set[str]] = field(default_factory=dict)
+    complete: set[str] = field(default_factory=set)  # changes whose every key succeeded (keys not kept)
     other: dict[tuple[str, str], RecordOutcome] = field(default_factory=dict)
     started_batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     finished_batches: set[str] = field(default_factory=set)
@@ -61,21 +62,40 @@ class JournalState:
     def set(self, change_id: str, key: str, outcome: str, error_code: str | None = None,
             message: str | None = None) -> None:
         if outcome == "success":
+            if change_id in self.complete:
+                return
             self.ok.setdefault(change_id, set()).add(key)
             self.other.pop((change_id, key), None)
         else:
+            if change_id in self.complete:
+                return  # a change once complete stays complete (its keys are not kept to re-open it)
             keys = self.ok.get(change_id)
             if keys:
                 keys.discard(key)
             self.other[(change_id, key)] = RecordOutcome(change_id, key, outcome, error_code, message)
 
+    def mark_complete(self, change_id: str) -> None:
+        """Every key of ``change_id`` succeeded: keep one flag instead of the set of keys."""
+        self.complete.add(change_id)
+        self.ok.pop(change_id, None)
+
+    def succeeded(self, change_id: str, key: str) -> bool:
+        if change_id in self.complete:
+            return True
+        keys = self.ok.get(change_id)
+        return bool(keys) and key in keys
+
     def get(self, change_id: str, key: str) -> RecordOutcome | None:
+        if change_id in self.complete:
+            return RecordOutcome(change_id, key, "success")
         keys = self.ok.get(change_id)
         if keys and key in keys:
             return RecordOutcome(change_id, key, "success")
         return self.other.get((change_id, key))
 
     def is_done(self, change_id: str, key: str) -> bool:
+        if change_id in self.complete:
+            return True
         keys = self.ok.get(change_id)
         if keys and key in keys:
             return True

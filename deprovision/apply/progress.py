@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import resource
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 Stats = Callable[[], dict[str, Any]]  # {"api_calls": int, "limit_remaining": int | None}
+
+
+def memory_note() -> str:
+    """With DEPROVISION_PROFILE=1: current and peak memory of this process, for progress lines."""
+    if os.environ.get("DEPROVISION_PROFILE") != "1":
+        return ""
+    try:
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // (1 << 20)
+    except OSError:
+        rss = 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return f"{rss} MB now, {peak} MB peak"
 
 
 class Progress:
@@ -67,7 +82,7 @@ class PlainProgress(Progress):
         elapsed = time.monotonic() - self._t0
         rate = f", {self._done / elapsed:,.0f}/s" if elapsed > 0.5 and self._done else ""
         stats = self._stats_text()
-        tail = "; ".join(x for x in (detail, stats) if x)
+        tail = "; ".join(x for x in (detail, stats, memory_note()) if x)
         self._emit(f"{phase}: done in {elapsed:.1f}s{rate}" + (f" ({tail})" if tail else ""))
 
     def message(self, text: str) -> None:

@@ -23,7 +23,7 @@ REMOVALS = ("remove_permission_set", "remove_permission_set_group", "remove_perm
 
 
 def _succeeded(state, change: Change, key: str) -> bool:
-    return key in state.ok.get(change.id, ())
+    return state.succeeded(change.id, key)
 
 
 def _change(action: str, user, obj: str, ids: list[str], before: dict, after: dict, label: str = "",

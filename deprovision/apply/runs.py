@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,8 +128,13 @@ class RunFolder:
         return read_plan(self.plan_path)
 
 
-def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[str, Any] | None = None) -> RunFolder:
-    """Create a new run folder holding the plan and a ``running`` summary."""
+def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[str, Any] | None = None,
+               plan_file: Path | None = None) -> RunFolder:
+    """Create a new run folder holding the plan and a ``running`` summary.
+
+    ``plan_file``: the saved plan ``plan`` was read from; its bytes (and record-id sidecar) are copied
+    as they are instead of writing the plan again.
+    """
     root = runs_root(state_dir)
     root.mkdir(parents=True, exist_ok=True)
     while True:
@@ -139,9 +145,14 @@ def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[
         except FileExistsError:
             continue
     (folder.backup_dir).mkdir()
-    from deprovision.plan.planfile import write_plan
+    from deprovision.plan.planfile import sidecar_path, write_plan
 
-    write_plan(plan, folder.plan_path)  # large record-id sets go to plan.json.records.gz
+    if plan_file is not None:
+        shutil.copyfile(plan_file, folder.plan_path)
+        if sidecar_path(plan_file).exists():
+            shutil.copyfile(sidecar_path(plan_file), sidecar_path(folder.plan_path))
+    else:
+        write_plan(plan, folder.plan_path)  # large record-id sets go to plan.json.records.gz
     summary = {
         "run_id": folder.run_id,
         "kind": kind,

@@ -6,7 +6,9 @@ import contextlib
 import fcntl
 import json
 import os
+import resource
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,15 @@ from deprovision.apply import runs as run_store
 from deprovision.cli.common import emit_json, info, org_options, org_options_from, pass_app
 from deprovision.errors import EXIT_FAILURE, DeprovisionError, InvalidInputError, StalePlanError
 from deprovision.plan.model import Plan
+
+_T0 = time.monotonic()
+
+
+def _mark(label: str) -> None:
+    """With DEPROVISION_PROFILE=1: elapsed time and peak memory at a point of the command (stderr)."""
+    if os.environ.get("DEPROVISION_PROFILE") == "1":
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        info(f"[profile] {time.monotonic() - _T0:7.2f}s {rss:5d} MB  {label}")
 
 
 def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -89,6 +100,16 @@ def _run_lock(folder: run_store.RunFolder):
         os.close(fd)
 
 
+def _show_plan(plan: Plan, *, full: bool) -> None:
+    """The diff on stderr; for a saved plan applied with --yes just its closing line (it was shown when made)."""
+    if full:
+        info(_render(plan))
+        return
+    from deprovision.plan.render import summary_line
+
+    info(f"Applying saved plan {(plan.playbook or {}).get('name')} made {plan.created_at}: {summary_line(plan)}")
+
+
 def _render(plan: Plan) -> str:
     from deprovision.plan import render
 
@@ -120,6 +141,9 @@ def _report(result, fmt: str, *, what: str = "Apply") -> None:
          f"{result.oauth_calls} OAuth revocations, {result.seconds:.1f}s.")
     if result.audit_head:
         info(f"Audit chain head: {result.audit_head}")
+
+
+BULK_POLL_SECONDS = 3.0  # first wait before polling a Bulk API job (polls cost API calls)
 
 
 def _plan_from_playbook(client, path: Path, variables: dict[str, str]) -> Plan:
@@ -172,11 +196,15 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
     if plan_file and var_map:
         raise InvalidInputError("--var applies to playbooks, not to a saved plan")
     _configure_audit(state_dir)
-    with open_client(options, state_dir) as client:
+    _mark("start")
+    with open_client(options, state_dir, bulk_poll_seconds=BULK_POLL_SECONDS) as client:
+        _mark("connected")
         folder = None
         if plan_file:
             plan = _load_plan_file(target)
+            _mark("plan loaded")
             digest = run_store.plan_hash(plan)
+            _mark("plan hashed")
             finished = run_store.find_run(state_dir, plan_hash_value=digest, statuses=(run_store.STATUS_SUCCEEDED,))
             if finished is not None:
                 info(f"Nothing to do: this plan was already applied by run {finished.run_id} (succeeded).")
@@ -199,15 +227,18 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
                 return
             if plan_file:
                 _check_fresh_plan(client, plan)
-            info(_render(plan))
+                _mark("fingerprint checked")
+            _show_plan(plan, full=not plan_file or not yes)
             _confirm(f"Apply {len(plan.changes)} changes to {len(plan.users)} users in {plan.instance_url}?", yes)
             needed, remaining = check_api_budget(client, plan)
             if remaining is not None:
                 info(f"Pre-flight: about {needed:,} API calls needed, {remaining:,} left today.")
-            folder = run_store.create_run(state_dir, plan)
+            folder = run_store.create_run(state_dir, plan, plan_file=target if plan_file else None)
+            _mark("run folder written")
             info(f"Run {folder.run_id} started.")
         with _run_lock(folder):
-            result = apply_plan(client, plan, folder.path, progress=_progress(client, quiet=fmt == "json"))
+            result = apply_plan(client, plan, folder.path, progress=_progress(client, quiet=False))
+    _mark("applied")
     _report(result, fmt)
     if result.failed:
         sys.exit(EXIT_FAILURE)
@@ -283,7 +314,7 @@ def rollback(app, run_id: str, yes: bool, fmt: str, **kwargs) -> None:
             folder = run_store.create_run(state_dir, plan, kind="rollback", extra={"rollback_of": source.run_id})
             info(f"Rollback run {folder.run_id} started.")
         with _run_lock(folder):
-            result = execute_rollback(client, plan, folder.path, progress=_progress(client, quiet=fmt == "json"))
+            result = execute_rollback(client, plan, folder.path, progress=_progress(client, quiet=False))
     _report(result, fmt, what="Rollback")
     if result.failed:
         sys.exit(EXIT_FAILURE)

@@ -1,0 +1,94 @@
+"""Guards around apply: the API budget pre-flight, blocking plans, the audit trail a run leaves."""
+
+from __future__ import annotations
+
+import json
+
+from apply_helpers import DB_NAME, PLAYBOOKS, diff, run_cli, runs_of, snapshot
+
+LEAVERS = PLAYBOOKS / "november-leavers.yaml"
+
+
+def test_preflight_refuses_when_the_org_has_too_few_api_calls_left(state) -> None:
+    from deprovision.localorg.store import Store
+
+    store = Store.open(state / DB_NAME)
+    limit = store.api_limit()
+    store.set_api_usage(limit - 60)  # enough to plan, not enough to apply
+    store.close()
+    before = snapshot(state, tokens=False)
+    out = run_cli(state, "apply", str(LEAVERS), "--yes")
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "Error: not starting: this plan needs about" in out.stderr
+    assert "left today" in out.stderr
+    assert runs_of(state) == []
+    store = Store.open(state / DB_NAME)
+    store.set_api_usage(0)  # a new day: the snapshot below needs calls too
+    store.close()
+    assert diff(before, snapshot(state, tokens=False)) == []
+
+
+def test_a_plan_with_blocking_problems_is_refused(state, tmp_path) -> None:
+    playbook = tmp_path / "admin.yaml"
+    playbook.write_text("version: 1\nname: bad\nreason: test\nusers:\n  usernames: [admin@acme.example]\n"
+                        "actions:\n  freeze: true\n  deactivate: true\n")  # the API user: protected
+    before = snapshot(state, tokens=False)
+    out = run_cli(state, "apply", str(playbook), "--yes")
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    assert runs_of(state) == []
+    assert diff(before, snapshot(state, tokens=False)) == []
+
+
+def test_every_change_is_in_the_audit_log_and_the_chain_verifies(state) -> None:
+    out = run_cli(state, "apply", str(LEAVERS), "--yes")
+    assert out.returncode == 0, out.stderr[-2000:]
+    run = runs_of(state)[-1]
+    plan = json.loads((state / "runs" / run["run_id"] / "plan.json").read_text())
+    events = [json.loads(x) for x in (state / "audit.jsonl").read_text().splitlines()]
+    mine = [e for e in events if e.get("run_id") == run["run_id"]]
+    names = [e["event"] for e in mine]
+    assert names[0] == "run_started" and names[-1] == "run_finished"
+    applied = [e for e in mine if e["event"] in ("change_applied", "change_skipped")]
+    assert sorted(e["change_id"] for e in applied) == sorted(c["id"] for c in plan["changes"])
+    for e in applied:
+        assert e["actor"] == "admin@acme.example"
+        assert e["reason"] == plan["playbook"]["reason"]
+        assert e["org_id"] == plan["org_id"]
+        assert e["target_user"] and e["action"] and e["object"] and e["outcome"] in ("success", "skipped")
+        if e["action"] not in ("revoke_oauth_token",):
+            assert e.get("record_ids") or e.get("record_ids_file")
+    assert not any("DeleteToken" in json.dumps(e) or "DT-" in json.dumps(e) for e in mine)
+    head = [line for line in out.stderr.splitlines() if line.startswith("Audit chain head:")][0].split()[-1]
+    assert mine[-1]["hash"] == head
+    assert run["audit_head"] == head
+    check = run_cli(state, "audit", "verify")
+    assert check.returncode == 0, check.stderr
+
+
+def test_journal_and_backup_hashes_agree(state) -> None:
+    from deprovision.apply.backup import check_sha256sums, sha256_file
+
+    assert run_cli(state, "apply", str(LEAVERS), "--yes").returncode == 0
+    folder = state / "runs" / runs_of(state)[-1]["run_id"]
+    assert check_sha256sums(folder / "backup") == []
+    files = {}
+    for line in (folder / "journal.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if entry["k"] == "file":
+            files[entry["path"]] = entry["sha256"]
+    assert "backup/users.csv" in files and "backup/owners.csv" in files
+    for rel, digest in files.items():
+        assert sha256_file(folder / rel) == digest, rel
+
+
+def test_progress_on_a_terminal_uses_a_live_display() -> None:
+    from deprovision.apply.progress import PlainProgress, RichProgress, make_progress
+
+    rich = make_progress(lambda: {"api_calls": 3, "limit_remaining": 100}, tty=True)
+    assert isinstance(rich, RichProgress)
+    rich.start_phase("freeze", 10)
+    rich.advance(10)
+    rich.end_phase("freeze")
+    rich.close()
+    assert isinstance(make_progress(tty=False), PlainProgress)
