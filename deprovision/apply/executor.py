@@ -278,7 +278,7 @@ class Executor:
     def _write_collection(self, step: str, ops: list[Op], *, headers: dict[str, str] | None) -> None:
         kind = ops[0].kind
         batch = self.journal.next_batch_name(step, f"{kind}-{ops[0].obj}")
-        self.journal.batch_started(batch, step, [(op.change.id, op.key) for op in ops], objects=sorted(
+        self.journal.batch_started(batch, step, ((op.change.id, op.key) for op in ops), objects=sorted(
             {op.obj for op in ops}), kind=kind)
         try:
             if kind == "delete":
@@ -321,7 +321,7 @@ class Executor:
         obj = ops[0].obj
         columns = ["Id", *ops[0].fields.keys()]
         batch = self.journal.next_batch_name(step, f"bulk-{obj}")
-        self.journal.batch_started(batch, step, [(op.change.id, op.key) for op in ops], objects=[obj],
+        self.journal.batch_started(batch, step, ((op.change.id, op.key) for op in ops), objects=[obj],
                                    kind="bulk_update")
         by_key = {op.key: op for op in ops}
         try:

@@ -55,6 +55,11 @@ def parse_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def iter_csv(text: str) -> Iterator[dict[str, str]]:
+    """Rows of a CSV answer as dicts, one at a time (a job's results can hold a million rows)."""
+    return csv.DictReader(io.StringIO(text))
+
+
 def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows: Iterable[list]) -> BulkResult:
     """Upload ``rows`` as one or more ingest jobs and collect per-record successes and failures."""
     if operation not in OPERATIONS:
@@ -80,10 +85,10 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
             job_id = job["job_id"]
             result.job_ids.append(job_id)
             ok = client._call(action, lambda j=job_id: handler().get_successful_records(j))
-            for row in parse_csv(ok):
+            for row in iter_csv(ok):
                 result.successes.append(RecordResult.ok(row.get("sf__Id") or row.get("Id")))
             failed = client._call(action, lambda j=job_id: handler().get_failed_records(j))
-            for row in parse_csv(failed):
+            for row in iter_csv(failed):
                 code, _, message = (row.get("sf__Error") or "").partition(":")
                 result.failures.append(RecordResult.failed(row.get("sf__Id") or row.get("Id") or None,
                                                            code or "UNKNOWN", message or None))
