@@ -110,7 +110,7 @@ def show_cmd(app: AppContext, run_id: str | None, user: str | None, action: str 
                       since=parse_time(since) if since else None,
                       until=parse_time(until, end_of_day=True) if until else None)
     events = iter_events(_log_path(app, audit_log), flt)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     try:
         if fmt == "table":
             count = write_table(events, out)
