@@ -32,6 +32,7 @@ from deprovision.apply.operations import (
     change_object,
     ops_for,
 )
+from deprovision.apply.parallel import ParallelReads
 from deprovision.apply.progress import Progress
 from deprovision.apply.runs import (
     STATUS_FAILED,
@@ -46,6 +47,8 @@ from deprovision.org.soql import soql_literal
 from deprovision.plan.model import ACTIONS, Change, Plan
 
 OAUTH_THREADS = 8
+PARALLEL_STEPS = ("freeze",)  # steps whose Collections calls go out side by side
+PARALLEL_CALLS = 5
 AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
 
 
@@ -132,6 +135,7 @@ class Executor:
         self.t0 = time.monotonic()
         self.api_calls_at_start = getattr(client, "api_calls", 0)
         self.notes: list[str] = []
+        self.reader = ParallelReads(client)  # chunked reads side by side
 
     # ------------------------------------------------------------------ outcomes
     def _outcome(self, batch: str, change: Change, key: str, outcome: str,
@@ -272,8 +276,49 @@ class Executor:
         if bulk and len(ops) > BULK_THRESHOLD and ops[0].kind == "update":
             self._write_bulk(step, ops)
             return
-        for batch_ops in collection_batches(ops, lambda op: op.obj):
+        batches = list(collection_batches(ops, lambda op: op.obj))
+        if step in PARALLEL_STEPS and len(batches) > 1 and all(b[0].kind == "update" for b in batches):
+            self._write_collections_parallel(step, batches, headers=headers)
+            return
+        for batch_ops in batches:
             self._write_collection(step, batch_ops, headers=headers)
+
+    def _write_collections_parallel(self, step: str, batches: list[list[Op]], *,
+                                    headers: dict[str, str] | None) -> None:
+        """Send independent update calls side by side (freezing every login is the race against time)."""
+        names = []
+        for ops in batches:
+            name = self.journal.next_batch_name(step, f"update-{ops[0].obj}")
+            self.journal.batch_started(name, step, ((op.change.id, op.key) for op in ops), kind="update")
+            names.append(name)
+
+        def send(ops: list[Op]):
+            try:
+                return self.client.collection_update(
+                    [{"attributes": {"type": op.obj}, "id": op.key, **op.fields} for op in ops], headers=headers)
+            except OrgError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_CALLS, len(batches))) as pool:
+            answers = list(pool.map(send, batches))
+        for name, ops, answer in zip(names, batches, answers, strict=True):
+            self._maybe_crash(step, sent=True)
+            failed = 0
+            if isinstance(answer, OrgError):
+                for op in ops:
+                    self._outcome(name, op.change, op.key, "failed", answer.error_code or "CALL_FAILED",
+                                  answer.message)
+                failed = len(ops)
+            else:
+                self._successes(name, [op for op, res in zip(ops, answer, strict=False) if res.success])
+                for op, res in zip(ops, answer, strict=False):
+                    if not res.success:
+                        failed += 1
+                        self._outcome(name, op.change, op.key, "failed", res.error_code, res.message)
+            self.journal.batch_finished(name, failed=failed)
+            self.progress.advance(len(ops))
+            self.batches_in_step += 1
+            self._maybe_crash(step)
 
     def _write_collection(self, step: str, ops: list[Op], *, headers: dict[str, str] | None) -> None:
         kind = ops[0].kind
@@ -334,25 +379,22 @@ class Executor:
             self.journal.batch_finished(batch, failed=len(ops))
             self.progress.advance(len(ops))
             return
-        seen = set()
         succeeded = []
-        for res in result.successes:
-            op = by_key.get(res.id or "")
+        for res in result.successes:  # by_key shrinks as results arrive: what is left was not processed
+            op = by_key.pop(res.id or "", None)
             if op:
-                seen.add(op.key)
                 succeeded.append(op)
+        result.successes.clear()
         self._successes(batch, succeeded)
         failed = 0
         for res in result.failures:
-            op = by_key.get(res.id or "")
+            op = by_key.pop(res.id or "", None)
             if op:
-                seen.add(op.key)
                 failed += 1
                 self._outcome(batch, op.change, op.key, "failed", res.error_code, res.message)
-        for op in ops:
-            if op.key not in seen:
-                failed += 1
-                self._outcome(batch, op.change, op.key, "failed", "UNPROCESSED", "the bulk job did not process it")
+        for op in by_key.values():
+            failed += 1
+            self._outcome(batch, op.change, op.key, "failed", "UNPROCESSED", "the bulk job did not process it")
         self.journal.batch_finished(batch, failed=failed, jobs=list(result.job_ids))
         self.progress.advance(len(ops))
         self.batches_in_step += 1
@@ -422,11 +464,11 @@ class Executor:
                     self.keys.setdefault(change.id, []).append(key)
         sessions = []
         if session_users:
-            sessions = list(self.client.query_in(
+            sessions = list(self.reader.query_in(
                 "SELECT Id, UsersId FROM AuthSession WHERE UsersId IN {ids}", sorted(session_users)))
         tokens = []
         if token_users:
-            tokens = list(self.client.query_in(
+            tokens = list(self.reader.query_in(
                 "SELECT UserId, AppName, DeleteToken FROM OauthToken WHERE UserId IN {ids}", sorted(token_users)))
         self.progress.start_phase("revoke_sessions", len(sessions) + len(tokens))
         ops = []
@@ -502,7 +544,7 @@ class Executor:
         user_ids = sorted(self.users)
         logins = {c.user_id: (c.record_ids[0] if c.record_ids else "") for c in self.plan.changes
                   if c.action == "freeze"}
-        current = {r["Id"]: r for r in self.client.query_in(
+        current = {r["Id"]: r for r in self.reader.query_in(
             "SELECT Id, Username, IsActive, UserRoleId, ManagerId, ProfileId FROM User WHERE Id IN {ids}",
             user_ids)} if user_ids else {}
         user_rows = []
@@ -528,7 +570,7 @@ class Executor:
             fields = ASSIGNMENT_FIELDS[obj]
             user_field = USER_FIELD[obj]
             users = sorted({c.user_id for c in wanted.values()})
-            rows = [r for r in self.client.query_in(
+            rows = [r for r in self.reader.query_in(
                 f"SELECT {', '.join(fields)} FROM {obj} WHERE {user_field} IN {{ids}}", users) if r["Id"] in wanted]
             digests[f"{obj}.csv"] = write_csv(
                 backup_dir / f"{obj}.csv", [*fields, "Label", "ChangeId"],

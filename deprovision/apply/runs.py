@@ -129,7 +129,7 @@ class RunFolder:
 
 
 def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[str, Any] | None = None,
-               plan_file: Path | None = None) -> RunFolder:
+               plan_file: Path | None = None, digest: str | None = None) -> RunFolder:
     """Create a new run folder holding the plan and a ``running`` summary.
 
     ``plan_file``: the saved plan ``plan`` was read from; its bytes (and record-id sidecar) are copied
@@ -157,7 +157,7 @@ def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[
         "run_id": folder.run_id,
         "kind": kind,
         "status": STATUS_RUNNING,
-        "plan_hash": plan_hash(plan),
+        "plan_hash": digest or plan_hash(plan),
         "playbook_key": playbook_key(plan),
         "playbook": (plan.playbook or {}).get("name"),
         "playbook_path": (plan.playbook or {}).get("path"),

@@ -162,7 +162,9 @@ def _check_fresh_plan(client, plan: Plan) -> None:
 
     if plan.org_id and client.org_id and plan.org_id[:15] != client.org_id[:15]:
         raise InvalidInputError(f"this plan was made for org {plan.org_id}, not {client.org_id}")
-    moved = stale_rows(plan.fingerprint or {}, read_fingerprint(client, plan))
+    from deprovision.apply.parallel import ParallelReads
+
+    moved = stale_rows(plan.fingerprint or {}, read_fingerprint(ParallelReads(client), plan))
     if moved:
         _audit_event("plan_refused", outcome="refused", reason_refused="stale plan", moved=moved[:200],
                      playbook=(plan.playbook or {}).get("name"), org_id=plan.org_id)
@@ -200,6 +202,7 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
     with open_client(options, state_dir, bulk_poll_seconds=BULK_POLL_SECONDS) as client:
         _mark("connected")
         folder = None
+        digest = None
         if plan_file:
             plan = _load_plan_file(target)
             _mark("plan loaded")
@@ -233,7 +236,7 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
             needed, remaining = check_api_budget(client, plan)
             if remaining is not None:
                 info(f"Pre-flight: about {needed:,} API calls needed, {remaining:,} left today.")
-            folder = run_store.create_run(state_dir, plan, plan_file=target if plan_file else None)
+            folder = run_store.create_run(state_dir, plan, plan_file=target if plan_file else None, digest=digest)
             _mark("run folder written")
             info(f"Run {folder.run_id} started.")
         with _run_lock(folder):

@@ -92,3 +92,20 @@ def test_progress_on_a_terminal_uses_a_live_display() -> None:
     rich.end_phase("freeze")
     rich.close()
     assert isinstance(make_progress(tty=False), PlainProgress)
+
+
+def test_parallel_reads_return_what_the_client_returns(state) -> None:
+    from apply_helpers import Org
+
+    from deprovision.apply.parallel import ParallelReads
+
+    with Org(state) as org:
+        ids = [r["Id"] for r in org.rows("SELECT Id FROM User")]
+        assert len(ids) > 200  # more than one IN chunk
+        template = "SELECT Id, Username FROM User WHERE Id IN {ids}"
+        calls = org.client.api_calls
+        serial = list(org.client.query_in(template, ids))
+        serial_calls = org.client.api_calls - calls
+        parallel = list(ParallelReads(org.client).query_in(template, ids))
+        assert parallel == serial
+        assert org.client.api_calls - calls == 2 * serial_calls
