@@ -145,9 +145,12 @@ class Executor:
 
     def _successes(self, batch: str, ops: list[Op]) -> None:
         """Record many successes at once (one journal line per record, written in one go)."""
+        self._success_pairs(batch, ((op.change, op.key) for op in ops))
+
+    def _success_pairs(self, batch: str, pairs: Iterable[tuple[Change, str]]) -> None:
         by_change: dict[str, tuple[Change, list[str]]] = {}
-        for op in ops:
-            by_change.setdefault(op.change.id, (op.change, []))[1].append(op.key)
+        for change, key in pairs:
+            by_change.setdefault(change.id, (change, []))[1].append(key)
         for change, keys in by_change.values():
             self.journal.record_many(batch, change.id, keys)
             if change.id in self.state.complete:
@@ -364,39 +367,43 @@ class Executor:
     def _write_bulk(self, step: str, ops: list[Op]) -> None:
         """Bulk API 2.0 update of one object (used above ``BULK_THRESHOLD`` records)."""
         obj = ops[0].obj
-        columns = ["Id", *ops[0].fields.keys()]
+        fields = ops[0].fields
+        columns = ["Id", *fields.keys()]
         batch = self.journal.next_batch_name(step, f"bulk-{obj}")
         self.journal.batch_started(batch, step, ((op.change.id, op.key) for op in ops), objects=[obj],
                                    kind="bulk_update")
-        by_key = {op.key: op for op in ops}
+        by_key: dict[str, Change] = {op.key: op.change for op in ops}
+        ops.clear()  # the operations are no longer needed: free them before the job's results arrive
+        total = len(by_key)
+        values = list(fields.values())
         try:
-            result = self.client.bulk_ingest(obj, "update", columns,
-                                             ([op.key, *op.fields.values()] for op in ops))
+            result = self.client.bulk_ingest(obj, "update", columns, ([key, *values] for key in by_key))
             self._maybe_crash(step, sent=True)
         except OrgError as exc:
-            for op in ops:
-                self._outcome(batch, op.change, op.key, "failed", exc.error_code or "BULK_FAILED", exc.message)
-            self.journal.batch_finished(batch, failed=len(ops))
-            self.progress.advance(len(ops))
+            for key, change in by_key.items():
+                self._outcome(batch, change, key, "failed", exc.error_code or "BULK_FAILED", exc.message)
+            self.journal.batch_finished(batch, failed=total)
+            self.progress.advance(total)
             return
         succeeded = []
         for res in result.successes:  # by_key shrinks as results arrive: what is left was not processed
-            op = by_key.pop(res.id or "", None)
-            if op:
-                succeeded.append(op)
+            change = by_key.pop(res.id or "", None)
+            if change is not None:
+                succeeded.append((change, res.id))
         result.successes.clear()
-        self._successes(batch, succeeded)
+        self._success_pairs(batch, succeeded)
+        del succeeded
         failed = 0
         for res in result.failures:
-            op = by_key.pop(res.id or "", None)
-            if op:
+            change = by_key.pop(res.id or "", None)
+            if change is not None:
                 failed += 1
-                self._outcome(batch, op.change, op.key, "failed", res.error_code, res.message)
-        for op in by_key.values():
+                self._outcome(batch, change, res.id, "failed", res.error_code, res.message)
+        for key, change in by_key.items():
             failed += 1
-            self._outcome(batch, op.change, op.key, "failed", "UNPROCESSED", "the bulk job did not process it")
+            self._outcome(batch, change, key, "failed", "UNPROCESSED", "the bulk job did not process it")
         self.journal.batch_finished(batch, failed=failed, jobs=list(result.job_ids))
-        self.progress.advance(len(ops))
+        self.progress.advance(total)
         self.batches_in_step += 1
         self._maybe_crash(step)
 

@@ -60,6 +60,17 @@ def plan_hash(plan: Plan) -> str:
     return digest.hexdigest()
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a saved plan's bytes and of its record-id sidecar: the cheap identity of a plan file."""
+    from deprovision.plan.planfile import sidecar_path
+
+    digest = hashlib.sha256(Path(path).read_bytes())
+    sidecar = sidecar_path(Path(path))
+    if sidecar.exists():
+        digest.update(sidecar.read_bytes())
+    return digest.hexdigest()
+
+
 def playbook_key(plan: Plan) -> str:
     """Identity of "the same playbook run against the same org" (for resuming a playbook apply)."""
     pb = plan.playbook or {}
@@ -148,10 +159,12 @@ def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[
     from deprovision.plan.planfile import sidecar_path, write_plan
 
     if plan_file is not None:
+        summary_extra = {"plan_file_sha256": file_digest(plan_file)}
         shutil.copyfile(plan_file, folder.plan_path)
         if sidecar_path(plan_file).exists():
             shutil.copyfile(sidecar_path(plan_file), sidecar_path(folder.plan_path))
     else:
+        summary_extra = {}
         write_plan(plan, folder.plan_path)  # large record-id sets go to plan.json.records.gz
     summary = {
         "run_id": folder.run_id,
@@ -170,6 +183,7 @@ def create_run(state_dir: Path, plan: Plan, *, kind: str = "apply", extra: dict[
         "failures": 0,
         "attempts": 0,
     }
+    summary.update(summary_extra)
     summary.update(extra or {})
     folder.write_summary(summary)
     return folder
@@ -197,12 +211,15 @@ def list_runs(state_dir: Path) -> list[dict[str, Any]]:
 
 
 def find_run(state_dir: Path, *, plan_hash_value: str | None = None, playbook_key_value: str | None = None,
+             file_digest_value: str | None = None,
              statuses: tuple[str, ...] = UNFINISHED, kind: str = "apply") -> RunFolder | None:
-    """The newest run of ``kind`` matching the plan hash or playbook key whose status is in ``statuses``."""
+    """The newest run of ``kind`` matching the plan hash, plan file digest or playbook key, in ``statuses``."""
     for summary in reversed(list_runs(state_dir)):
         if summary.get("kind", "apply") != kind:
             continue
         if plan_hash_value and summary.get("plan_hash") != plan_hash_value:
+            continue
+        if file_digest_value and summary.get("plan_file_sha256") != file_digest_value:
             continue
         if playbook_key_value and summary.get("playbook_key") != playbook_key_value:
             continue

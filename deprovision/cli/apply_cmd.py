@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import fcntl
 import json
@@ -202,17 +203,21 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
     with open_client(options, state_dir, bulk_poll_seconds=BULK_POLL_SECONDS) as client:
         _mark("connected")
         folder = None
-        digest = None
+        hashing = None
         if plan_file:
-            plan = _load_plan_file(target)
-            _mark("plan loaded")
-            digest = run_store.plan_hash(plan)
-            _mark("plan hashed")
-            finished = run_store.find_run(state_dir, plan_hash_value=digest, statuses=(run_store.STATUS_SUCCEEDED,))
+            file_sha = run_store.file_digest(target)
+            finished = run_store.find_run(state_dir, file_digest_value=file_sha,
+                                          statuses=(run_store.STATUS_SUCCEEDED,))
             if finished is not None:
                 info(f"Nothing to do: this plan was already applied by run {finished.run_id} (succeeded).")
                 return
-            folder = run_store.find_run(state_dir, plan_hash_value=digest)
+            folder = run_store.find_run(state_dir, file_digest_value=file_sha)
+            plan = _load_plan_file(target) if folder is None else None
+            _mark("plan loaded")
+            if plan is not None:  # the canonical hash (for the run's summary) while the org is read
+                pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+                hashing = pool.submit(run_store.plan_hash, plan)
+                pool.shutdown(wait=False)
         else:
             plan = _plan_from_playbook(client, target, var_map)
             folder = run_store.find_run(state_dir, playbook_key_value=run_store.playbook_key(plan),
@@ -236,6 +241,7 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
             needed, remaining = check_api_budget(client, plan)
             if remaining is not None:
                 info(f"Pre-flight: about {needed:,} API calls needed, {remaining:,} left today.")
+            digest = hashing.result() if hashing is not None else None
             folder = run_store.create_run(state_dir, plan, plan_file=target if plan_file else None, digest=digest)
             _mark("run folder written")
             info(f"Run {folder.run_id} started.")

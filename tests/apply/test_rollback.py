@@ -69,3 +69,17 @@ def test_unknown_run_is_invalid_input(state) -> None:
         out = run_cli(state, command, "20990101T000000Z-0000")
         assert out.returncode == 2
         assert out.stderr.startswith("Error: no run")
+
+
+def test_a_killed_rollback_resumes_without_restoring_anything_twice(state) -> None:
+    before = snapshot(state, with_ids=False, tokens=False)
+    assert run_cli(state, "apply", str(LEAVERS), "--yes").returncode == 0
+    run_id = runs_of(state)[-1]["run_id"]
+    crashed = run_cli(state, "rollback", run_id, "--yes",
+                      env={"DEPROVISION_TESTING": "1", "DEPROVISION_CRASH_AFTER": "restore_access:1:sent"})
+    assert crashed.returncode == -9
+    resumed = run_cli(state, "rollback", run_id, "--yes")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming unfinished rollback" in resumed.stderr
+    assert diff(before, snapshot(state, with_ids=False, tokens=False)) == []
+    assert [r["status"] for r in runs_of(state)] == ["succeeded", "succeeded"]
