@@ -144,7 +144,7 @@ def _report(result, fmt: str, *, what: str = "Apply") -> None:
         info(f"Audit chain head: {result.audit_head}")
 
 
-BULK_POLL_SECONDS = 3.0  # first wait before polling a Bulk API job (polls cost API calls)
+BULK_POLL_SECONDS = 5.0  # first wait before polling a Bulk API job (each poll is an API call)
 
 
 def _plan_from_playbook(client, path: Path, variables: dict[str, str]) -> Plan:
