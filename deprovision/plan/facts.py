@@ -110,6 +110,7 @@ class Snapshot:
     queues: dict[str, QueueInfo] = field(default_factory=dict)  # by DeveloperName
     known_names: dict[str, set[str]] = field(default_factory=dict)  # revoke list kind -> names in the org
     team_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # user id -> team object -> n
+    team_rows: list[Grant] = field(default_factory=list)  # team member rows, read when revoke.teams asks
     dependants: list[Dependant] = field(default_factory=list)
     owned_where: dict[str, str | None] = field(default_factory=dict)  # object -> where used
     api_calls: int = 0

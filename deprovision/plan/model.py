@@ -42,13 +42,24 @@ ACTIONS: dict[str, tuple[str, str, str, str]] = {
                                "removed package license"),
     "remove_territory": (PHASE_REMOVE_ACCESS, "UserTerritory2Association", "remove from territory",
                          "removed from territory"),
+    "remove_account_team": (PHASE_REMOVE_ACCESS, "AccountTeamMember", "remove from account team",
+                            "removed from account team"),
+    "remove_opportunity_team": (PHASE_REMOVE_ACCESS, "OpportunityTeamMember", "remove from opportunity team",
+                                "removed from opportunity team"),
     "clear_role": (PHASE_REMOVE_ACCESS, "User", "clear role", "cleared role"),
+    # other users' lookups moved from the leaver to the successor (record_ids: those users)
+    "repoint_manager": (PHASE_REMOVE_ACCESS, "User", "repoint manager of", "repointed manager of"),
+    "repoint_delegated_approver": (PHASE_REMOVE_ACCESS, "User", "repoint delegated approver of",
+                                   "repointed delegated approver of"),
     "deactivate": (PHASE_DEACTIVATE, "User", "deactivate user", "deactivated user"),
     # rollback only
     "unfreeze": (PHASE_FREEZE, "UserLogin", "unfreeze login", "unfroze login"),
     "reactivate": (PHASE_FREEZE, "User", "reactivate user", "reactivated user"),
     "restore_assignment": (PHASE_REMOVE_ACCESS, "*", "restore", "restored"),
     "restore_role": (PHASE_REMOVE_ACCESS, "User", "restore role", "restored role"),
+    "restore_manager": (PHASE_REMOVE_ACCESS, "User", "restore manager of", "restored manager of"),
+    "restore_delegated_approver": (PHASE_REMOVE_ACCESS, "User", "restore delegated approver of",
+                                   "restored delegated approver of"),
     "restore_owner": (PHASE_REASSIGN, "*", "restore owner of", "restored owner of"),
 }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from deprovision.localorg.ids import to18
-from deprovision.plan.facts import Grant, OrgUser, OwnedSet, Snapshot
+from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, Snapshot
 from deprovision.plan.fingerprint import fingerprint_of
 from deprovision.plan.model import ACTIONS, PHASES, Change, Plan, PlanUser, Successor, Warning
 from deprovision.playbook.model import Playbook, ReassignRule
@@ -38,6 +38,8 @@ _KIND_WORDS = {
     "package_licenses": "package licence (namespace)",
     "territories": "territory",
 }
+# dependant kind -> the User field re-pointed (actions repoint_manager, repoint_delegated_approver)
+REPOINT_FIELDS = {"manager": "ManagerId", "delegated_approver": "DelegatedApproverId"}
 _ACTION_ORDER = {name: i for i, name in enumerate(ACTIONS)}
 _PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}
 
@@ -283,6 +285,10 @@ class _Planner:
                     continue
                 self.add(user, grant.action, grant.id, grant.object, [grant.id], dict(grant.fields), {},
                          grant.label or grant.name)
+            teams = revoke.team_objects()
+            for row in self.snap.team_rows:
+                if row.user_id == user.id and row.object in teams:
+                    self.add(user, row.action, row.id, row.object, [row.id], dict(row.fields), {}, row.label)
             if revoke.role and user.role_id:
                 self.add(user, "clear_role", "role", "User", [user.id],
                          {"UserRoleId": user.role_id, "role": user.role}, {"UserRoleId": None}, user.role or "")
@@ -303,14 +309,52 @@ class _Planner:
             self.add(user, "deactivate", "user", "User", [user.id], {"IsActive": True}, {"IsActive": False},
                      "user")
 
+    def default_successor(self, leaver: OrgUser) -> Successor | None:
+        """The user ``reassign.default`` gives ``leaver`` (None for a queue, no rule or nobody usable)."""
+        reassign = self.pb.actions.reassign
+        if reassign is None:
+            return None
+        path = ("actions", "reassign", "default")
+        for spec, rule in ((reassign.default.to, None), (reassign.default.fallback, "fallback")):
+            if not spec or spec.startswith("queue:"):
+                return None  # a queue cannot be anyone's manager: the dependants stay a warning
+            found = self._resolve_one(spec, rule or spec.split(":")[0], leaver, "User",
+                                      (*path, "fallback" if rule else "to"))
+            if found.successor or found.invalid:
+                return found.successor
+        return None
+
+    def repoint(self, leaver: OrgUser, kind: str, deps: list[Dependant]) -> list[str]:
+        """Re-point ``deps`` (users whose ``kind`` lookup is ``leaver``) to the successor; names left over."""
+        successor = self.default_successor(leaver)
+        if successor is None or successor.kind != "user":
+            return [d.name for d in deps]
+        moved = sorted((d for d in deps if d.record_id != successor.id), key=lambda d: d.record_id)
+        field = REPOINT_FIELDS[kind]
+        if moved:
+            n = len(moved)
+            self.add(leaver, f"repoint_{kind}", kind, "User", [d.record_id for d in moved],
+                     {field: leaver.id}, {field: successor.id},
+                     f"{n} user{'s' if n != 1 else ''} → {successor.name}", successor=successor, count=n,
+                     examples=sorted(d.name for d in moved)[:EXAMPLES_PER_CHANGE])
+        return [d.name for d in deps if d.record_id == successor.id]
+
     def dependants(self) -> None:
         by_kind: dict[tuple[str, str], list[str]] = {}
+        to_repoint: dict[tuple[str, str], list[Dependant]] = {}
         for dep in self.snap.dependants:
             if dep.user_id not in self.leaving:
                 continue
             if dep.kind in ("manager", "delegated_approver", "backup_approver") and dep.record_id in self.leaving:
                 continue
+            if dep.kind in REPOINT_FIELDS and self.pb.actions.repoints(dep.kind):
+                to_repoint.setdefault((dep.user_id, dep.kind), []).append(dep)
+                continue
             by_kind.setdefault((dep.user_id, dep.kind), []).append(dep.name)
+        for (user_id, kind), deps in sorted(to_repoint.items()):
+            left = self.repoint(self.snap.people[user_id], kind, deps)
+            if left:
+                by_kind.setdefault((user_id, kind), []).extend(left)
         words = {
             "manager": ("dependant_manager", "is the manager of {n} user(s) who stay: {names}"),
             "delegated_approver": ("dependant_delegated_approver",
@@ -326,9 +370,10 @@ class _Planner:
             code, text = words[kind]
             self.warn(code, f"{people[user_id].username} " + text.format(n=len(names), names=_short_list(
                 sorted(names))), user_id)
+        removed = set(self.pb.actions.revoke.team_objects()) if self.pb.actions.revoke else set()
         for user_id in sorted(self.leaving, key=lambda i: people[i].username):
             teams = self.snap.team_counts.get(user_id, {})
-            parts = [f"{n} {obj}" for obj, n in sorted(teams.items()) if n]
+            parts = [f"{n} {obj}" for obj, n in sorted(teams.items()) if n and obj not in removed]
             if parts:
                 self.warn("team_member", f"{people[user_id].username} is on {', '.join(parts)} rows; "
                                          "they stay until removed by hand", user_id)

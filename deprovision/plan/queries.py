@@ -40,6 +40,15 @@ GRANT_USER_FIELD = {
     "UserTerritory2Association": "UserId",
 }
 
+# Team member rows of the targets, read when revoke.teams removes them ({ids}: the users).
+TEAM_PARENT = {"AccountTeamMember": "Account", "OpportunityTeamMember": "Opportunity"}
+TEAM_ACTIONS = {"AccountTeamMember": "remove_account_team", "OpportunityTeamMember": "remove_opportunity_team"}
+TEAM_ROWS = {
+    obj: (f"SELECT Id, UserId, {parent}Id, {parent}.Name, TeamMemberRole, {parent}AccessLevel, SystemModstamp "
+          f"FROM {obj} WHERE UserId IN {{ids}}")
+    for obj, parent in TEAM_PARENT.items()
+}
+
 # The field shown as a record's name in the diff.
 NAME_FIELDS = {"Case": "Subject", "Task": "Subject", "Event": "Subject"}
 

@@ -75,6 +75,15 @@ def describe(change: Change) -> ChangeLine:
         return ChangeLine(a, f"{verb} {_n(change.count)} {change.object} → {who}",
                           f"owner {change.username}", f"owner {succ.name if succ else '?'}", "move",
                           list(change.examples))
+    if a in ("repoint_manager", "repoint_delegated_approver", "restore_manager", "restore_delegated_approver"):
+        count = change.count or len(change.record_ids)
+        field = next(iter(change.after or {}), "")
+        who = change.successor.name if change.successor else (change.after or {}).get(field, "?")
+        role = "manager" if field == "ManagerId" else "delegated approver"
+        before = change.username if a.startswith("repoint") else (change.before or {}).get(field, "?")
+        after = who if a.startswith("repoint") else change.username
+        return ChangeLine(a, f"{verb} {_plural(count, 'user')} → {after}", f"{role} {before}", f"{role} {after}",
+                          "update", list(change.examples))
     if a == "clear_role":
         return ChangeLine(a, f"{verb} {change.label}", f"role {change.label}", "no role", "update")
     if a == "deactivate":

@@ -322,10 +322,18 @@ class _Reader:
         self.snap.tokens = [TokenGroup(u, a, n) for (u, a), n in sorted(tokens.items())]
         for row in self._optional("SELECT Id, UsersId FROM AuthSession WHERE UsersId IN {ids}", ids):
             self.snap.sessions.setdefault(row["UsersId"], []).append(row["Id"])
+        removed = self.pb.actions.revoke.team_objects() if self.pb.actions.revoke else []
         for obj in ("AccountTeamMember", "OpportunityTeamMember"):
+            if obj in removed:  # the rows themselves (to remove and back up), counted here
+                for row in self._optional(queries.TEAM_ROWS[obj], ids):
+                    counts = self.snap.team_counts.setdefault(row["UserId"], {})
+                    counts[obj] = counts.get(obj, 0) + 1
+                    self.snap.team_rows.append(_team_row(obj, row))
+                continue
             for row in self._optional(f"SELECT UserId, COUNT(Id) FROM {obj} WHERE UserId IN {{ids}} GROUP BY UserId",
                                       ids):
                 self.snap.team_counts.setdefault(row["UserId"], {})[obj] = row["expr0"]
+        self.snap.team_rows.sort(key=lambda g: (g.user_id, g.object, g.label.lower(), g.id))
 
     def read_dependants(self) -> None:
         ids = [u.id for u in self.snap.targets]
@@ -412,6 +420,20 @@ def _grant(obj: str, row: dict[str, Any]) -> Grant | None:
     return Grant(row["Id"], "remove_territory", row["UserId"], obj, name, territory.get("Name") or name, stamp,
                  fields={"UserId": row["UserId"], "Territory2Id": row["Territory2Id"],
                          "RoleInTerritory2": row.get("RoleInTerritory2")})
+
+
+def _team_row(obj: str, row: dict[str, Any]) -> Grant:
+    """An AccountTeamMember / OpportunityTeamMember row as a grant: named by its record, restorable."""
+    parent = queries.TEAM_PARENT[obj]
+    record = row.get(parent) or {}
+    name = record.get("Name") or row[f"{parent}Id"]
+    role = row.get("TeamMemberRole")
+    label = f"{name} ({role})" if role else name
+    access = f"{parent}AccessLevel"
+    return Grant(row["Id"], queries.TEAM_ACTIONS[obj], row["UserId"], obj, name, label,
+                 row.get("SystemModstamp") or "",
+                 fields={f"{parent}Id": row[f"{parent}Id"], "UserId": row["UserId"], "TeamMemberRole": role,
+                         access: row.get(access)})
 
 
 def _org_message(exc: OrgError) -> str:

@@ -58,6 +58,27 @@ def _all_or_names(value: Any) -> Any:
     raise ValueError("expected 'all' or a list of API names")
 
 
+def _all_or_teams(value: Any) -> Any:
+    if value is None or value == "all":
+        return value
+    if isinstance(value, list) and all(v in ("Account", "Opportunity") for v in value):
+        return value
+    raise ValueError("expected 'all' or a list of Account, Opportunity")
+
+
+def _bool_or_mapping(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key, flag in value.items():
+            if key not in ("manager", "delegated_approver"):
+                raise ValueError(f"unknown key '{key}'; expected manager, delegated_approver")
+            if not isinstance(flag, bool):
+                raise ValueError(f"{key}: expected true or false")
+        return value
+    if isinstance(value, bool):
+        return value
+    raise ValueError("expected true, false or {manager: true|false, delegated_approver: true|false}")
+
+
 def check_email(value: str) -> str:
     """An email address, roughly: something@domain.tld."""
     if not _EMAIL_RE.match(value):
@@ -162,6 +183,17 @@ class Revoke(_Strict):
     oauth_tokens: AllOrNames
     territories: AllOrNames
     role: bool = Field(default=False, description="Clear the user's role.")
+    teams: Annotated[Literal["all"] | list[Literal["Account", "Opportunity"]] | None,
+                     BeforeValidator(_all_or_teams)] = Field(default=None, description=(
+        "Remove the user's AccountTeamMember / OpportunityTeamMember rows: 'all', or a list of "
+        "Account, Opportunity; omitted: teams are left as they are."))
+
+    def team_objects(self) -> list[str]:
+        """The team member objects to remove rows from (``AccountTeamMember``, ``OpportunityTeamMember``)."""
+        if self.teams is None:
+            return []
+        kinds = ("Account", "Opportunity") if self.teams == "all" else self.teams
+        return [f"{kind}TeamMember" for kind in ("Account", "Opportunity") if kind in kinds]
 
 
 class ReassignRule(_Strict):
@@ -198,6 +230,13 @@ class Reassign(_Strict):
         return value
 
 
+class RepointDependants(_Strict):
+    """Which lookups on other users are moved from a leaver to the leaver's successor."""
+
+    manager: bool = Field(default=True, description="Other users' ManagerId.")
+    delegated_approver: bool = Field(default=True, description="Other users' DelegatedApproverId.")
+
+
 class Actions(_Strict):
     """What happens to each selected user, run in the fixed phase order."""
 
@@ -205,7 +244,17 @@ class Actions(_Strict):
     backup: Backup | None = None
     revoke: Revoke | None = None
     reassign: Reassign | None = None
+    repoint_dependants: Annotated[bool | RepointDependants, BeforeValidator(_bool_or_mapping)] = Field(default=False, description=(
+        "Re-point retained users whose ManagerId / DelegatedApproverId is a leaver to the leaver's "
+        "successor under reassign.default (a user; a queue or no successor keeps the warning). "
+        "true: both fields; or {manager: bool, delegated_approver: bool}."))
     deactivate: bool = Field(default=False, description="Deactivate last.")
+
+    def repoints(self, kind: str) -> bool:
+        """Whether dependants of ``kind`` (``manager`` / ``delegated_approver``) are re-pointed."""
+        if isinstance(self.repoint_dependants, RepointDependants):
+            return bool(getattr(self.repoint_dependants, kind))
+        return bool(self.repoint_dependants)
 
 
 class Playbook(_Strict):

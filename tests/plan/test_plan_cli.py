@@ -74,7 +74,26 @@ def test_november_leavers(cli, org_args, sf):
     ops = sf.query("SELECT Id FROM User WHERE Username = 'ops@acme.example'")["records"][0]["Id"]
     assert sofia["Account"]["successor"]["id"] == ops and sofia["Account"]["successor"]["rule"] == "fallback"
     codes = {w["code"] for w in plan["warnings"] if w["user_id"] == sofia["Account"]["user_id"]}
-    assert {"dependant_dashboard", "dependant_report", "dependant_delegated_approver"} <= codes
+    assert {"dependant_dashboard", "dependant_report"} <= codes
+    # the users she is delegated approver and manager of go to the same fallback successor instead of a warning
+    assert not codes & {"dependant_delegated_approver", "dependant_manager", "team_member"}
+    delegated = sf.query_all("SELECT Id FROM User WHERE IsActive = true AND "
+                             f"DelegatedApproverId = '{sofia['Account']['user_id']}'")["records"]
+    [repointed] = [c for c in by_user(plan, "sofia.rossi@acme.example") if c["action"] == "repoint_delegated_approver"]
+    assert repointed["record_ids"] == sorted(r["Id"] for r in delegated) and repointed["after"] == {
+        "DelegatedApproverId": ops}
+    # nina's six retained reports (diego leaves too) go to her successor, Omar Haddad
+    [managed] = [c for c in by_user(plan, "nina.patel@acme.example") if c["action"] == "repoint_manager"]
+    assert managed["count"] == 6 and managed["successor"]["name"] == "Omar Haddad"
+    assert diego["Account"]["user_id"] not in managed["record_ids"]
+    # every leaver's team rows are removed, exactly those the org holds
+    for user in plan["users"]:
+        for obj, action in (("AccountTeamMember", "remove_account_team"),
+                            ("OpportunityTeamMember", "remove_opportunity_team")):
+            rows = sf.query_all(f"SELECT Id FROM {obj} WHERE UserId = '{user['id']}'")["records"]
+            removed = sorted(rid for c in by_user(plan, user["username"]) if c["action"] == action
+                             for rid in c["record_ids"])
+            assert rows and removed == sorted(r["Id"] for r in rows)
     # profile-owned permission sets are never removed
     profile_owned = {r["Id"] for r in sf.query_all(
         "SELECT Id FROM PermissionSetAssignment WHERE PermissionSet.IsOwnedByProfile = true")["records"]}
