@@ -15,14 +15,15 @@ APPLY_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reassign", ("reassign_owner",)),
     ("remove_access", ("remove_permission_set", "remove_permission_set_group", "remove_public_group",
                        "remove_queue", "remove_package_license", "remove_territory",
-                       "remove_permission_set_license", "clear_role")),
+                       "remove_permission_set_license", "remove_account_team", "remove_opportunity_team",
+                       "clear_role", "repoint_manager", "repoint_delegated_approver")),
     ("deactivate", ("deactivate",)),
 )
 
 # Steps of a rollback run: newest first (the reverse of apply), unfreezing last.
 ROLLBACK_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reactivate", ("reactivate",)),
-    ("restore_role", ("restore_role",)),
+    ("restore_role", ("restore_role", "restore_manager", "restore_delegated_approver")),
     ("restore_access", ("restore_assignment",)),
     ("restore_owner", ("restore_owner",)),
     ("unfreeze", ("unfreeze",)),
@@ -30,10 +31,12 @@ ROLLBACK_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 DELETE_ACTIONS = {"remove_permission_set", "remove_permission_set_group", "remove_public_group",
                   "remove_queue", "remove_package_license", "remove_territory",
-                  "remove_permission_set_license", "end_sessions"}
+                  "remove_permission_set_license", "remove_account_team", "remove_opportunity_team",
+                  "end_sessions"}
 # Within one delete step, licences go last: a permission set licence cannot go while a set needing it stays.
 DELETE_ORDER = {"PermissionSetAssignment": 0, "GroupMember": 1, "UserPackageLicense": 2,
-                "UserTerritory2Association": 3, "PermissionSetLicenseAssign": 4}
+                "UserTerritory2Association": 3, "PermissionSetLicenseAssign": 4, "AccountTeamMember": 5,
+                "OpportunityTeamMember": 6}
 
 # The fields that identify an assignment, used to re-create one and to find it again.
 ASSIGNMENT_KEYS: dict[str, tuple[str, ...]] = {
@@ -42,6 +45,8 @@ ASSIGNMENT_KEYS: dict[str, tuple[str, ...]] = {
     "GroupMember": ("GroupId", "UserOrGroupId"),
     "UserPackageLicense": ("UserId", "PackageLicenseId"),
     "UserTerritory2Association": ("UserId", "Territory2Id"),
+    "AccountTeamMember": ("UserId", "AccountId"),
+    "OpportunityTeamMember": ("UserId", "OpportunityId"),
 }
 # Every field the backup keeps so an assignment can be re-created.
 ASSIGNMENT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -50,12 +55,14 @@ ASSIGNMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "GroupMember": ("Id", "GroupId", "UserOrGroupId"),
     "UserPackageLicense": ("Id", "UserId", "PackageLicenseId"),
     "UserTerritory2Association": ("Id", "UserId", "Territory2Id", "RoleInTerritory2"),
+    "AccountTeamMember": ("Id", "UserId", "AccountId", "TeamMemberRole", "AccountAccessLevel"),
+    "OpportunityTeamMember": ("Id", "UserId", "OpportunityId", "TeamMemberRole", "OpportunityAccessLevel"),
 }
 # The field naming the user in each assignment object.
 USER_FIELD = {"PermissionSetAssignment": "AssigneeId", "PermissionSetLicenseAssign": "AssigneeId",
               "GroupMember": "UserOrGroupId", "UserPackageLicense": "UserId",
               "UserTerritory2Association": "UserId", "AuthSession": "UsersId", "OauthToken": "UserId",
-              "UserLogin": "UserId"}
+              "UserLogin": "UserId", "AccountTeamMember": "UserId", "OpportunityTeamMember": "UserId"}
 
 
 @dataclass(slots=True)

@@ -19,7 +19,11 @@ from deprovision.localorg.schema import get_object
 from deprovision.plan.model import ACTIONS, Change, Plan
 
 REMOVALS = ("remove_permission_set", "remove_permission_set_group", "remove_permission_set_license",
-            "remove_public_group", "remove_queue", "remove_package_license", "remove_territory")
+            "remove_public_group", "remove_queue", "remove_package_license", "remove_territory",
+            "remove_account_team", "remove_opportunity_team")
+# repoint action -> (its rollback action, the User field it moved)
+REPOINTS = {"repoint_manager": ("restore_manager", "ManagerId"),
+            "repoint_delegated_approver": ("restore_delegated_approver", "DelegatedApproverId")}
 
 
 def _succeeded(state, change: Change, key: str) -> bool:
@@ -85,6 +89,7 @@ def plan_rollback(client, run_dir: Path) -> tuple[Plan, list[str]]:
             continue
         changes.append(_change("restore_role", users[c.user_id], "User", [c.user_id], {"UserRoleId": None},
                                {"UserRoleId": role}, label=c.label, source=c))
+    changes += _restore_dependants(client, done, users, notes)
     changes += _restore_assignments(client, folder, done, users, notes)
     changes += _restore_owners(client, folder, done, users, notes)
     for c, key in done.get("freeze", []):
@@ -132,6 +137,31 @@ def _restore_assignments(client, folder: RunFolder, done, users, notes: list[str
             after = _createable(obj, row)
             out.append(_change("restore_assignment", users[c.user_id], obj, [key], {}, after, label=c.label,
                                source=c))
+    return out
+
+
+def _restore_dependants(client, done, users, notes: list[str]) -> list[Change]:
+    """Point other users' ManagerId / DelegatedApproverId back at the leaver, only where the run's value stays."""
+    out = []
+    items = [(c, key) for action in REPOINTS for c, key in done.get(action, [])]
+    if not items:
+        return out
+    now = {r["Id"]: r for r in client.query_in(
+        "SELECT Id, Username, ManagerId, DelegatedApproverId FROM User WHERE Id IN {ids}",
+        sorted({key for _, key in items}))}
+    by_change: dict[str, tuple[Change, list[str]]] = {}
+    for c, key in items:
+        field = REPOINTS[c.action][1]
+        if now.get(key, {}).get(field) == (c.after or {}).get(field):
+            by_change.setdefault(c.id, (c, []))[1].append(key)
+        else:
+            who = now.get(key, {}).get("Username") or key
+            notes.append(f"{users[c.user_id].username}: {field} of {who} changed since the run; left as it is")
+    for c, ids in by_change.values():
+        action, field = REPOINTS[c.action]
+        restored = _change(action, users[c.user_id], "User", sorted(ids), {field: (c.after or {}).get(field)},
+                           {field: c.user_id}, label=f"{len(ids)} user{'s' if len(ids) != 1 else ''}", source=c)
+        out.append(restored)
     return out
 
 
@@ -193,6 +223,12 @@ def render_rollback(plan: Plan) -> str:
                 lines.append("+ reactivate user  (inactive → active)")
             elif c.action == "unfreeze":
                 lines.append("~ unfreeze login  (frozen → active)")
+            elif c.action in ("restore_manager", "restore_delegated_approver"):
+                field = next(iter(c.after))
+                n = len(c.record_ids)
+                lines.append(f"~ {ACTIONS[c.action][2]} {n} user{'s' if n != 1 else ''}  "
+                             f"({field} {c.before.get(field)} → "
+                             f"{c.after.get(field)})")
             elif c.action == "restore_role":
                 lines.append(f"+ restore role {c.label}".rstrip() + "  (no role → role)")
             elif c.action == "restore_assignment":

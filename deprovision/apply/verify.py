@@ -18,7 +18,11 @@ REGRANT_WORDS = {
     "remove_queue": "member of queue {label} again",
     "remove_package_license": "package licence {label} assigned again",
     "remove_territory": "territory {label} assigned again",
+    "remove_account_team": "on the account team of {label} again",
+    "remove_opportunity_team": "on the opportunity team of {label} again",
 }
+REPOINT_FIELDS = {"repoint_manager": ("ManagerId", "manager"),
+                  "repoint_delegated_approver": ("DelegatedApproverId", "delegated approver")}
 
 
 def _backup_rows(folder: RunFolder, obj: str) -> dict[str, dict[str, str]]:
@@ -65,6 +69,9 @@ def verify_run(client, run_dir: Path, *, with_counts: bool = False):
                 leftovers.append(f"{who(c)}: has a role again")
     leftovers += _check_assignments(client, folder, plan, by_action, who)
     checked += sum(len(by_action.get(a, [])) for a in REGRANT_WORDS)
+    repoints = [c for action in REPOINT_FIELDS for c in by_action.get(action, [])]
+    checked += len(repoints)
+    leftovers += _check_repoints(client, plan, repoints, who)
     reassigns = by_action.get("reassign_owner", [])
     checked += len(reassigns)
     leftovers += _check_owners(client, reassigns, who)
@@ -103,6 +110,25 @@ def _check_assignments(client, folder: RunFolder, plan: Plan, by_action, who) ->
                     back = tuple(row.get(k) or None for k in keys) in natural_now
                 if back:
                     out.append(f"{who(c)}: " + REGRANT_WORDS[c.action].format(label=c.label or rid))
+    return out
+
+
+def _check_repoints(client, plan: Plan, repoints: list[Change], who) -> list[str]:
+    """Dependants whose ManagerId / DelegatedApproverId names a leaver again."""
+    if not repoints:
+        return []
+    leavers = {u.id for u in plan.users}
+    now = {r["Id"]: r for r in client.query_in(
+        "SELECT Id, Username, ManagerId, DelegatedApproverId FROM User WHERE Id IN {ids}",
+        sorted({rid for c in repoints for rid in c.record_ids}))}
+    out = []
+    for c in repoints:
+        field, role = REPOINT_FIELDS[c.action]
+        back = sorted(now[rid].get("Username") or rid for rid in c.record_ids
+                      if now.get(rid, {}).get(field) in leavers)
+        if back:
+            out.append(f"{who(c)}: {role} of {len(back)} user{'s' if len(back) != 1 else ''} again "
+                       f"({', '.join(back[:5])})")
     return out
 
 
