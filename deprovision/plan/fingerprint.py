@@ -18,8 +18,13 @@ from deprovision.plan.model import Plan
 FINGERPRINT_VERSION = 1
 
 
-def fingerprint_of(snapshot: Snapshot, user_ids: list[str]) -> dict[str, Any]:
-    """The fingerprint of the rows ``snapshot`` read for ``user_ids`` (pure)."""
+def fingerprint_of(snapshot: Snapshot, user_ids: list[str],
+                   repointed: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """The fingerprint of the rows ``snapshot`` read for ``user_ids`` (pure).
+
+    ``repointed`` (User field -> {dependant id: leaver id}) adds the other users the plan re-points, so
+    a dependant whose field moved since the plan makes it stale.
+    """
     wanted = set(user_ids)
     users = {u.id: u for u in snapshot.targets if u.id in wanted}
     grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
@@ -33,7 +38,10 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str]) -> dict[str, Any]:
         owners = {o.owner_id: [o.count, o.max_modstamp] for o in snapshot.owned
                   if o.object == obj and o.owner_id in wanted and o.count}
         owned[obj] = {"where": where, "owners": dict(sorted(owners.items()))}
+    extra = {"dependants": {f: dict(sorted(deps.items())) for f, deps in sorted(repointed.items())}} \
+        if repointed else {}
     return {
+        **extra,
         "version": FINGERPRINT_VERSION,
         "names": {uid: users[uid].username for uid in sorted(users)},
         "users": {uid: users[uid].modstamp for uid in sorted(users)},
@@ -75,7 +83,16 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
                 if row.get("expr0"):
                     owners[row["OwnerId"]] = [row["expr0"], row.get("expr1")]
         owned[obj] = {"where": spec.get("where"), "owners": dict(sorted(owners.items()))}
+    extra = {}
+    if old.get("dependants"):
+        wanted = sorted({d for deps in old["dependants"].values() for d in deps})
+        fields = sorted(old["dependants"])
+        rows = {r["Id"]: r for r in client.query_in(f"SELECT Id, {', '.join(fields)} FROM User WHERE Id IN {{ids}}",
+                                                    wanted)}
+        extra["dependants"] = {f: {d: rows.get(d, {}).get(f) for d in sorted(deps)}
+                               for f, deps in sorted(old["dependants"].items())}
     return {
+        **extra,
         "version": FINGERPRINT_VERSION,
         "names": names,
         "users": dict(sorted(users.items())),
@@ -121,6 +138,11 @@ def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             out.append(f"{obj} {of(rid)} removed")
         for rid in changed:
             out.append(f"{obj} {of(rid)} changed")
+    for field, deps in sorted(old.get("dependants", {}).items()):
+        now = new.get("dependants", {}).get(field, {})
+        for dep, leaver in sorted(deps.items()):
+            if now.get(dep) != leaver:
+                out.append(f"User {dep}: {field} {who(leaver)} → {who(now[dep]) if now.get(dep) else 'none'}")
     for obj in sorted(set(old.get("owned", {})) | set(new.get("owned", {}))):
         before = old.get("owned", {}).get(obj, {}).get("owners", {})
         after = new.get("owned", {}).get(obj, {}).get("owners", {})

@@ -393,6 +393,16 @@ def _short_list(names: list[str], limit: int = 5) -> str:
     return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
 
+def _repointed(changes: list[Change]) -> dict[str, dict[str, str]]:
+    """User field -> {dependant id: leaver id} of the plan's re-points (part of the stale check)."""
+    out: dict[str, dict[str, str]] = {}
+    for c in changes:
+        if c.action.startswith("repoint_"):
+            for field, leaver in c.before.items():
+                out.setdefault(field, {}).update(dict.fromkeys(c.record_ids, leaver))
+    return out
+
+
 def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> Plan:
     """The changes ``playbook`` makes to the org described by ``snapshot``; no I/O, no clock."""
     planner = _Planner(playbook, snapshot)
@@ -431,7 +441,7 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
         users=users,
         changes=changes,
         warnings=warnings,
-        fingerprint=fingerprint_of(snapshot, [u.id for u in chosen]),
+        fingerprint=fingerprint_of(snapshot, [u.id for u in chosen], _repointed(changes)),
         backup_objects=backup_objects,
         backup_counts={u.id: dict(sorted(snapshot.backup_counts.get(u.id, {}).items())) for u in chosen
                        if snapshot.backup_counts.get(u.id)},

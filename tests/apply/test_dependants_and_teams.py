@@ -121,3 +121,18 @@ def test_rollback_leaves_a_dependant_whose_manager_changed_since_the_run(state) 
             "SELECT Id, ManagerId FROM User WHERE Id IN {ids}", repoint["record_ids"])}
     assert managers[changed] == admin
     assert {managers[u] for u in others} == {repoint["user_id"]}
+
+
+def test_a_saved_plan_is_stale_when_a_dependant_it_repoints_moved(state, tmp_path) -> None:
+    plan_file = tmp_path / "plan.json"
+    assert run_cli(state, "plan", str(LEAVERS), "--out", str(plan_file)).returncode == 0
+    repoint = next(c for c in json.loads(plan_file.read_text())["changes"] if c["action"] == "repoint_manager")
+    with Org(state) as org:
+        before = _lookups(org)
+        org.client.sf.User.update(repoint["record_ids"][0], {"ManagerId": org.client.api_user["id"]})
+        before[repoint["record_ids"][0]] = (org.client.api_user["id"], before[repoint["record_ids"][0]][1])
+    out = run_cli(state, "apply", str(plan_file), "--yes")
+    assert out.returncode == 4, out.stderr[-2000:]
+    assert f"User {repoint['record_ids'][0]}: ManagerId {repoint['username']} →" in out.stderr
+    with Org(state) as org:
+        assert _lookups(org) == before

@@ -6,7 +6,7 @@ import pytest
 from plan_factories import BOSS, DIEGO, NINA, OPS, accounts, book, clone, snapshot
 
 from deprovision.localorg.ids import make_id
-from deprovision.plan import compute_plan
+from deprovision.plan import compute_plan, stale_rows
 from deprovision.plan.facts import Dependant, Grant, OrgUser
 from deprovision.playbook.loader import PlaybookInvalid
 
@@ -163,3 +163,16 @@ def test_bad_team_and_repoint_settings_are_refused(tmp_path, actions, problem):
     with pytest.raises(PlaybookInvalid) as info:
         book(tmp_path, actions=actions)
     assert len(info.value.lines) == 1 and problem in info.value.lines[0]
+
+
+def test_the_stale_check_covers_the_dependants_the_plan_repoints(tmp_path):
+    deps = dependants(("manager", REPORT_1, NINA), ("delegated_approver", DELEGATOR, NINA))
+    plan = compute_plan(leavers_book(tmp_path), org([NINA], deps), created_at=T0)
+    assert plan.fingerprint["dependants"] == {"DelegatedApproverId": {DELEGATOR.id: NINA.id},
+                                              "ManagerId": {REPORT_1.id: NINA.id}}
+    moved = {**plan.fingerprint, "dependants": {"DelegatedApproverId": {DELEGATOR.id: NINA.id},
+                                                "ManagerId": {REPORT_1.id: OPS.id}}}
+    assert stale_rows(plan.fingerprint, moved) == [f"User {REPORT_1.id}: ManagerId {NINA.username} → {OPS.id}"]
+    assert stale_rows(plan.fingerprint, plan.fingerprint) == []
+    plain = compute_plan(leavers_book(tmp_path, repoint=False), org([NINA], deps), created_at=T0)
+    assert "dependants" not in plain.fingerprint
