@@ -20,6 +20,7 @@ TRAIL_ACTIONS = {
     "remove_permission_set_license": "PermSetLicenseUnassign", "remove_public_group": "groupMembership",
     "remove_queue": "queueMembership", "remove_package_license": "removeduserpackagelicense",
     "remove_territory": "tm2_userRemovedFromTerritory", "clear_role": "changedroleforusertonone",
+    "repoint_manager": "changedManager", "restore_manager": "changedManager",  # one row per dependant
 }
 
 

@@ -76,6 +76,10 @@ def test_apply_repoints_dependants_removes_team_rows_and_rollback_restores_them(
     verify = run_cli(state, "verify", run_id)
     assert verify.returncode == 0, verify.stderr
     assert "Verify passed" in verify.stderr
+    # Salesforce's audit trail has one changedManager row per re-pointed user: the report pairs them with ours
+    report = run_cli(state, "audit", "report", "--run", run_id, "--cross-check", "--format", "markdown")
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "changedManager" not in report.stdout and "in our log" not in report.stdout
 
     rollback = run_cli(state, "rollback", run_id, "--yes")
     assert rollback.returncode == 0, rollback.stderr[-3000:]
