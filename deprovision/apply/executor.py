@@ -763,6 +763,9 @@ def describe_failure(change: Change, n: int, codes: set[str]) -> str:
         what = "the login could not be frozen"
     elif action == "clear_role":
         what = "the role could not be cleared"
+    elif action in ("repoint_manager", "repoint_delegated_approver"):
+        field = "manager" if action == "repoint_manager" else "delegated approver"
+        what = f"the {field} of {n} user{'s' if n != 1 else ''} could not be re-pointed"
     elif action.startswith("remove_"):
         noun = ACTIONS.get(action, ("", "", action, action))[2].replace("remove ", "").replace("from ", "")
         what = f"{noun} {change.label} could not be removed".strip()
