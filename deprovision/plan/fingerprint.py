@@ -9,6 +9,7 @@ a handful of calls.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from deprovision.plan import queries
@@ -52,55 +53,78 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str],
     }
 
 
+READ_GROUPS_AT_ONCE = 4  # independent queries (users, logins, each grant and owned object) read side by side
+
+
 def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
-    """Re-read the plan's rows from the org in the fingerprint's shape (only reads)."""
+    """Re-read the plan's rows from the org in the fingerprint's shape (only reads).
+
+    The queries are independent, so they are sent side by side: the check stands between ``apply``
+    and the freeze, and its waiting is what a leaver's access lasts.
+    """
     old = plan.fingerprint
     user_ids = sorted(old.get("users", {}))
-    users: dict[str, str] = {}
-    names = dict(old.get("names", {}))
-    logins: dict[str, str] = {}
-    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
-    owned: dict[str, dict[str, Any]] = {}
-    holders: dict[str, str] = {}
+    reads: dict[str, tuple[str, list[str]]] = {}
     if user_ids:
-        for row in client.query_in("SELECT Id, Username, SystemModstamp FROM User WHERE Id IN {ids}", user_ids):
-            users[row["Id"]] = row["SystemModstamp"]
-        for row in client.query_in(queries.LOGINS, user_ids):
-            logins[row["Id"]] = row["SystemModstamp"]
-            holders[row["Id"]] = row["UserId"]
+        reads["users"] = ("SELECT Id, Username, SystemModstamp FROM User WHERE Id IN {ids}", user_ids)
+        reads["logins"] = (queries.LOGINS, user_ids)
         for obj, template in queries.GRANTS.items():
-            if obj not in old.get("grants", {}):
-                continue
-            for row in client.query_in(template, user_ids):
-                if obj == "GroupMember" and (row.get("Group") or {}).get("Type") not in ("Regular", "Queue"):
-                    continue
-                grants[obj][row["Id"]] = row["SystemModstamp"]
-                holders[row["Id"]] = row[queries.GRANT_USER_FIELD[obj]]
-    for obj, spec in old.get("owned", {}).items():
-        owners: dict[str, list] = {}
-        if user_ids:
-            for row in client.query_in(queries.owned_aggregate(obj, spec.get("where")), user_ids):
-                if row.get("expr0"):
-                    owners[row["OwnerId"]] = [row["expr0"], row.get("expr1")]
-        owned[obj] = {"where": spec.get("where"), "owners": dict(sorted(owners.items()))}
-    extra = {}
+            if obj in old.get("grants", {}):
+                reads[f"grant:{obj}"] = (template, user_ids)
+        for obj, spec in old.get("owned", {}).items():
+            reads[f"owned:{obj}"] = (queries.owned_aggregate(obj, spec.get("where")), user_ids)
     if old.get("dependants"):
         wanted = sorted({d for deps in old["dependants"].values() for d in deps})
         fields = sorted(old["dependants"])
-        rows = {r["Id"]: r for r in client.query_in(f"SELECT Id, {', '.join(fields)} FROM User WHERE Id IN {{ids}}",
-                                                    wanted)}
-        extra["dependants"] = {f: {d: rows.get(d, {}).get(f) for d in sorted(deps)}
+        reads["dependants"] = (f"SELECT Id, {', '.join(fields)} FROM User WHERE Id IN {{ids}}", wanted)
+    rows = _read_all(client, reads)
+
+    users = {row["Id"]: row["SystemModstamp"] for row in rows.get("users", [])}
+    logins: dict[str, str] = {}
+    holders: dict[str, str] = {}
+    for row in rows.get("logins", []):
+        logins[row["Id"]] = row["SystemModstamp"]
+        holders[row["Id"]] = row["UserId"]
+    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
+    for obj in queries.GRANTS:
+        for row in rows.get(f"grant:{obj}", []):
+            if obj == "GroupMember" and (row.get("Group") or {}).get("Type") not in ("Regular", "Queue"):
+                continue
+            grants[obj][row["Id"]] = row["SystemModstamp"]
+            holders[row["Id"]] = row[queries.GRANT_USER_FIELD[obj]]
+    owned: dict[str, dict[str, Any]] = {}
+    for obj, spec in old.get("owned", {}).items():
+        owners = {row["OwnerId"]: [row["expr0"], row.get("expr1")]
+                  for row in rows.get(f"owned:{obj}", []) if row.get("expr0")}
+        owned[obj] = {"where": spec.get("where"), "owners": dict(sorted(owners.items()))}
+    extra = {}
+    if old.get("dependants"):
+        found = {r["Id"]: r for r in rows.get("dependants", [])}
+        extra["dependants"] = {f: {d: found.get(d, {}).get(f) for d in sorted(deps)}
                                for f, deps in sorted(old["dependants"].items())}
     return {
         **extra,
         "version": FINGERPRINT_VERSION,
-        "names": names,
+        "names": dict(old.get("names", {})),
         "users": dict(sorted(users.items())),
         "logins": dict(sorted(logins.items())),
-        "grants": {obj: dict(sorted(rows.items())) for obj, rows in grants.items()},
+        "grants": {obj: dict(sorted(found.items())) for obj, found in grants.items()},
         "owned": owned,
         "holders": dict(sorted(holders.items())),
     }
+
+
+def _read_all(client: Any, reads: dict[str, tuple[str, list[str]]]) -> dict[str, list[dict]]:
+    """Run every ``query_in`` read, several at once; the rows of each, by name."""
+    if not reads:
+        return {}
+
+    def read(item: tuple[str, tuple[str, list[str]]]) -> tuple[str, list[dict]]:
+        name, (template, ids) = item
+        return name, list(client.query_in(template, ids))
+
+    with ThreadPoolExecutor(max_workers=min(READ_GROUPS_AT_ONCE, len(reads))) as pool:
+        return dict(pool.map(read, reads.items()))
 
 
 def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
