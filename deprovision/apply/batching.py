@@ -43,10 +43,15 @@ def type_chunks(types: Sequence[str]) -> int:
 
 
 def collection_batches(items: Sequence[T], type_of, size: int = COLLECTION_SIZE,
-                       max_type_chunks: int = MAX_TYPE_CHUNKS) -> Iterator[list[T]]:
+                       max_type_chunks: int = MAX_TYPE_CHUNKS, key_of=None) -> Iterator[list[T]]:
     """Batches of at most ``size`` items, never mixing setup and data objects and never exceeding
-    ``max_type_chunks`` contiguous type runs. Items are expected to be grouped by type already."""
+    ``max_type_chunks`` contiguous type runs. Items are expected to be grouped by type already.
+
+    With ``key_of``, a record never appears twice in one batch (Salesforce refuses a duplicate id in
+    one DML list): a repeated key starts a new batch.
+    """
     batch: list[T] = []
+    keys: set = set()
     runs = 0
     previous: str | None = None
     batch_setup: bool | None = None
@@ -54,13 +59,17 @@ def collection_batches(items: Sequence[T], type_of, size: int = COLLECTION_SIZE,
         t = type_of(item)
         setup = is_setup_object(t)
         new_run = t != previous
+        key = key_of(item) if key_of else None
         if batch and (len(batch) >= size or (batch_setup is not None and setup != batch_setup)
-                      or (new_run and runs >= max_type_chunks)):
+                      or (new_run and runs >= max_type_chunks) or (key is not None and key in keys)):
             yield batch
             batch, runs, previous = [], 0, None
+            keys = set()
             new_run = True
         if new_run:
             runs += 1
+        if key is not None:
+            keys.add(key)
         batch.append(item)
         previous = t
         batch_setup = setup

@@ -279,7 +279,7 @@ class Executor:
         if bulk and len(ops) > BULK_THRESHOLD and ops[0].kind == "update":
             self._write_bulk(step, ops)
             return
-        batches = list(collection_batches(ops, lambda op: op.obj))
+        batches = list(collection_batches(ops, lambda op: op.obj, key_of=lambda op: op.key))
         if step in PARALLEL_STEPS and len(batches) > 1 and all(b[0].kind == "update" for b in batches):
             self._write_collections_parallel(step, batches, headers=headers)
             return

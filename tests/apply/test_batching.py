@@ -31,3 +31,11 @@ def test_no_batch_has_more_than_ten_type_chunks() -> None:
     assert all(type_chunks(b) <= 10 for b in batches)
     assert sum(len(b) for b in batches) == 60
     assert len(batches) == 6
+
+
+def test_a_record_never_appears_twice_in_one_batch() -> None:
+    # one dependant whose manager and delegated approver both leave: two updates of the same User
+    items = [("User", "005A"), ("User", "005B"), ("User", "005A"), ("User", "005C")]
+    batches = list(collection_batches(items, lambda i: i[0], key_of=lambda i: i[1]))
+    assert batches == [[("User", "005A"), ("User", "005B")], [("User", "005A"), ("User", "005C")]]
+    assert list(collection_batches(items, lambda i: i[0])) == [items]
