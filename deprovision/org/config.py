@@ -207,7 +207,7 @@ def parse_org(name: str, table: Any, source: Path) -> OrgConfig:
         username=table.get("username"),
         consumer_key=table.get("consumer_key"), consumer_key_env=table.get("consumer_key_env"),
         domain=domain, sandbox=bool(table.get("sandbox", False)),
-        api_version=_normalise_version(table.get("api_version"), where),
+        api_version=normalise_api_version(table.get("api_version"), f"{where}: api_version"),
         ca_bundle=str(_resolve(ca_bundle, source)) if ca_bundle else None,
         timeout=float(timeout) if timeout is not None else None,
         secrets=secrets,
@@ -232,12 +232,13 @@ def _normalise_domain(domain: str | None, where: str) -> str | None:
     return d
 
 
-def _normalise_version(version: str | None, where: str) -> str | None:
+def normalise_api_version(version: str | None, where: str) -> str | None:
+    """``"v62.0"`` or ``"62.0"`` -> ``"62.0"``; None stays None; anything else is a one-line input error."""
     if version is None:
         return None
     v = version.strip().removeprefix("v")
     try:
         float(v)
     except ValueError:
-        raise InvalidInputError(f"{where}: api_version must look like \"62.0\" (got {version!r})") from None
+        raise InvalidInputError(f"{where} must look like \"62.0\" (got {version!r})") from None
     return v

@@ -17,7 +17,7 @@ from deprovision.cli.common import OrgOptions
 from deprovision.errors import InvalidInputError
 from deprovision.org.auth import OrgSession, make_login
 from deprovision.org.client import OrgClient
-from deprovision.org.config import load_org
+from deprovision.org.config import load_org, normalise_api_version
 from deprovision.org.retry import RetryPolicy
 from deprovision.org.sfcli import cli_session
 from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, instrument, make_http_session, trust
@@ -116,11 +116,4 @@ def _closing(http: requests.Session) -> Iterator[None]:
 
 
 def _version(version: str | None) -> str:
-    if not version:
-        return DEFAULT_API_VERSION
-    v = version.strip().removeprefix("v")
-    try:
-        float(v)
-    except ValueError:
-        raise InvalidInputError(f"--api-version must look like 62.0 (got {version})") from None
-    return v
+    return normalise_api_version(version, "--api-version") if version else DEFAULT_API_VERSION
