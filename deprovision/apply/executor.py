@@ -93,16 +93,6 @@ def _crash_point() -> tuple[str, str] | None:
     return step, n
 
 
-def _client_counts_revocations() -> bool:
-    """Whether the org layer's call counter includes ``/services/oauth2/revoke`` requests."""
-    try:
-        from deprovision.org.transport import _API_PATH_RE
-
-        return bool(_API_PATH_RE.match("/services/oauth2/revoke"))
-    except ImportError:
-        return False
-
-
 def _token_key(delete_token: str) -> str:
     return "token:" + hashlib.sha256(delete_token.encode()).hexdigest()[:24]
 
@@ -726,8 +716,6 @@ class Executor:
         if result.failed:
             result.status = STATUS_PARTIAL if result.applied or result.skipped else STATUS_FAILED
         result.api_calls = getattr(self.client, "api_calls", 0) - self.api_calls_at_start
-        if _client_counts_revocations():
-            result.api_calls -= self.oauth_calls  # revocations go to the OAuth endpoint: reported apart
         result.oauth_calls = self.oauth_calls
         result.seconds = round(time.monotonic() - self.t0, 3)
         result.time_to_freeze = round(self.time_to_freeze, 3) if self.time_to_freeze is not None else None

@@ -99,8 +99,13 @@ class OrgClient:
     # -- accounting and identity ----------------------------------------------------------------
     @property
     def api_calls(self) -> int:
-        """REST calls made by this client (logins not included)."""
+        """REST API calls made by this client, as the org counts them (logins and OAuth calls not included)."""
         return self.counter.api_calls
+
+    @property
+    def oauth_calls(self) -> int:
+        """Calls to the OAuth endpoints (token revocation, userinfo), which the org does not count."""
+        return self.counter.oauth_calls
 
     @property
     def limit_info(self) -> tuple[int, int] | None:

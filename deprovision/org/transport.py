@@ -21,7 +21,8 @@ DEFAULT_TIMEOUT = (10.0, 120.0)  # connect, read (seconds)
 CALL_OPTIONS = "client=deprovision"
 _LIMIT_RE = re.compile(r"api-usage=(\d+)/(\d+)")
 # Paths that are API calls (not logins): REST, Bulk, and the identity/revoke endpoints on the instance.
-_API_PATH_RE = re.compile(r"^/services/(data|async|oauth2/(revoke|userinfo))\b")
+_API_PATH_RE = re.compile(r"^/services/(data|async)\b")  # REST API calls, as the org counts them
+_OAUTH_PATH_RE = re.compile(r"^/services/oauth2/(revoke|userinfo)\b")  # not counted by the org
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -42,6 +43,7 @@ class CallCounter:
     """Counts the API calls made through a session and keeps the last ``Sforce-Limit-Info`` reading."""
 
     api_calls: int = 0
+    oauth_calls: int = 0
     logins: int = 0
     limit_info: tuple[int, int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -52,6 +54,8 @@ class CallCounter:
         with self._lock:
             if _API_PATH_RE.match(path):
                 self.api_calls += 1
+            elif _OAUTH_PATH_RE.match(path):
+                self.oauth_calls += 1
             else:
                 self.logins += 1
             header = response.headers.get("Sforce-Limit-Info")

@@ -31,7 +31,8 @@ def identity_and_limits(client: OrgClient) -> None:
     assert client.org_id.startswith("00D")
     daily = client.limits()["DailyApiRequests"]
     assert 0 <= daily["Remaining"] <= daily["Max"]
-    assert client.api_calls == 2  # userinfo, limits
+    assert client.api_calls == 1  # limits
+    assert client.oauth_calls == 1  # userinfo
     assert client.limit_info is not None and client.limit_info[1] == daily["Max"]
 
 

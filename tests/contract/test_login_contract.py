@@ -65,7 +65,8 @@ def login_and_query(method: str, http: requests.Session, folder: Path, env: dict
     rows = list(client.query("SELECT Id, IsSandbox FROM Organization"))
     assert len(rows) == 1 and rows[0]["Id"].startswith("00D")
     assert client.api_user["id"].startswith("005")
-    assert client.relogins == 0 and client.api_calls == 2  # the query and userinfo; the login is not an API call
+    assert client.relogins == 0 and client.api_calls == 1  # the query; the login is not an API call
+    assert client.oauth_calls == 1  # userinfo
     return client
 
 
