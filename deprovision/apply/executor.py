@@ -357,17 +357,21 @@ class Executor:
     def _write_bulk(self, step: str, ops: list[Op]) -> None:
         """Bulk API 2.0 update of one object (used above ``BULK_THRESHOLD`` records)."""
         obj = ops[0].obj
-        fields = ops[0].fields
-        columns = ["Id", *fields.keys()]
+        columns = ["Id", *sorted({name for op in ops for name in op.fields})]
         batch = self.journal.next_batch_name(step, f"bulk-{obj}")
         self.journal.batch_started(batch, step, ((op.change.id, op.key) for op in ops), objects=[obj],
                                    kind="bulk_update")
         by_key: dict[str, Change] = {op.key: op.change for op in ops}
+        # every record carries the values of its own change (one change: one leaver's records to one successor)
+        values_of: dict[str, list[Any]] = {}
+        for op in ops:
+            if op.change.id not in values_of:
+                values_of[op.change.id] = [op.fields.get(name) for name in columns[1:]]
         ops.clear()  # the operations are no longer needed: free them before the job's results arrive
         total = len(by_key)
-        values = list(fields.values())
         try:
-            result = self.client.bulk_ingest(obj, "update", columns, ([key, *values] for key in by_key))
+            result = self.client.bulk_ingest(obj, "update", columns,
+                                             ([key, *values_of[change.id]] for key, change in by_key.items()))
             self._maybe_crash(step, sent=True)
         except OrgError as exc:
             for key, change in by_key.items():
