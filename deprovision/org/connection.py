@@ -13,11 +13,11 @@ from pathlib import Path
 
 import requests
 
-from deprovision.cli.common import OrgOptions
 from deprovision.errors import InvalidInputError
 from deprovision.org.auth import OrgSession, make_login
 from deprovision.org.client import OrgClient
 from deprovision.org.config import load_org, normalise_api_version
+from deprovision.org.options import OrgOptions
 from deprovision.org.retry import RetryPolicy
 from deprovision.org.sfcli import cli_session
 from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, instrument, make_http_session, trust

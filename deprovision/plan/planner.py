@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deprovision.localorg.ids import to18
+from deprovision.ids import to18
 from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, Snapshot
 from deprovision.plan.fingerprint import fingerprint_of
 from deprovision.plan.model import ACTIONS, PHASES, Change, Plan, PlanUser, Successor, Warning

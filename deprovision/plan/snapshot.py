@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from deprovision.errors import OrgError
-from deprovision.localorg.ids import to18
+from deprovision.ids import to18
 from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in, soql_in
 from deprovision.plan import queries
 from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, QueueInfo, Snapshot, TokenGroup

@@ -7,6 +7,7 @@ to check playbooks while they are written.
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from deprovision.localorg.ids import is_valid_id
+from deprovision.ids import is_valid_id
 
 SUCCESSOR_PATTERN = r"^(manager|user:\S+|id:005[0-9A-Za-z]{12}([0-9A-Za-z]{3})?|queue:[A-Za-z][A-Za-z0-9_]*)$"
 _SUCCESSOR_RE = re.compile(SUCCESSOR_PATTERN)
@@ -160,6 +161,9 @@ class Backup(_Strict):
     """Owned records exported (CSV in the run folder) before anything changes."""
 
     objects: list[str] = Field(default_factory=list, description="Object API names, e.g. Account, Case.")
+    scope: Literal["owned", "org"] = Field(default="owned", description=(
+        "'owned': the leavers' records of `objects`; 'org': first a full export of the org (every object "
+        "and file, `deprovision export`), verified before anything is revoked or deactivated."))
 
     @field_validator("objects")
     @classmethod
@@ -257,6 +261,23 @@ class Actions(_Strict):
         return bool(self.repoint_dependants)
 
 
+class Contract(_Strict):
+    """The subscription contract, for the wind-down timeline (notice deadline, refund windows)."""
+
+    start: date = Field(description="First day of the current term (YYYY-MM-DD).")
+    end: date = Field(description="Last day of the current term (YYYY-MM-DD).")
+    notice_days: int = Field(default=30, ge=0, description="Written notice needed before the term ends.")
+    annual_fee: float | None = Field(default=None, ge=0, description="Fee per year, for the pro-rata value.")
+    currency: str | None = Field(default=None, description="Currency of the fee, e.g. EUR.")
+    notice_to: str | None = Field(default=None, description="Where written notice goes (the contract's channel).")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Contract:
+        if self.end < self.start:
+            raise ValueError("the contract's end is before its start")
+        return self
+
+
 class Playbook(_Strict):
     """A deprovisioning playbook (format version 1)."""
 
@@ -272,6 +293,7 @@ class Playbook(_Strict):
     protect: Protect = Field(default_factory=Protect)
     limits: Limits = Field(default_factory=Limits)
     actions: Actions
+    contract: Contract | None = Field(default=None, description="The subscription contract (wind-downs).")
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
