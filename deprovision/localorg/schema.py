@@ -224,6 +224,15 @@ OBJECTS: tuple[ObjectSpec, ...] = (
          _ro("SessionType"), _ro("LoginType"), _ro("SourceIp"), _ro("NumSecondsValid", INT),
          _ro("UserType"), _ro("IsCurrent", BOOLEAN, default=False), _ro("SessionSecurityLevel"),
          setup=True, createable=False, updateable=False),
+    # LoginHistory: one row per login attempt, query() and retrieve() only (Object Reference,
+    # sforce_api_objects_loginhistory.htm, 196.0; field lengths from the Salesforce field reference).
+    _obj("LoginHistory", "0Ya",
+         _ref("UserId", "User", createable=False, updateable=False),
+         _ro("LoginTime", DATETIME), _ro("LoginType", PICKLIST), _ro("LoginUrl", length=255),
+         _ro("SourceIp", length=39), _ro("Status", length=128), _ro("Application", length=64),
+         _ro("Browser", length=64), _ro("Platform", length=64), _ro("ApiType", length=64),
+         _ro("ApiVersion", length=32), _ro("ClientVersion", length=64),
+         setup=True, createable=False, updateable=False, deletable=False),
     # --- territories ------------------------------------------------------------------------
     _obj("Territory2", "0MI",
          _f("Name", nillable=False), _f("DeveloperName", nillable=False), _f("Description"),

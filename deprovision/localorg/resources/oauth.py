@@ -61,11 +61,22 @@ def _refused(exc: errors.SalesforceError) -> OAuthError:
     return OAuthError("invalid_grant", _REFUSALS.get(reason, "authentication failure"))
 
 
+def _record_login(ctx: Ctx, request: Request, user_id: str, login_type: str) -> None:
+    """One LoginHistory row for a successful login ("all successful and failed login attempts",
+    Object Reference: LoginHistory; the local org records the successful ones)."""
+    with ctx.store.transaction():
+        ctx.store.system_write("LoginHistory", {
+            "UserId": user_id, "LoginTime": ctx.store.now(), "LoginType": login_type, "Status": "Success",
+            "LoginUrl": _host(request), "SourceIp": "127.0.0.1", "Application": login_type,
+            "Platform": "Unknown", "Browser": "Unknown"}, actor_id=user_id)
+
+
 def _issue(ctx: Ctx, request: Request, user_id: str, login_type: str) -> Response:
     try:
         token = ctx.store.issue_token(user_id, login_type=login_type)
     except errors.SalesforceError as exc:
         raise _refused(exc) from None
+    _record_login(ctx, request, user_id, login_type)
     org_id = ctx.app.org_id
     identity = _identity_url(request, org_id, user_id)
     issued_at = str(int(time.time() * 1000))
@@ -258,6 +269,7 @@ def soap_login(ctx: Ctx, request: Request) -> Response:
         session = ctx.store.issue_token(user["Id"], login_type="SOAP")
     except errors.SalesforceError:
         return _soap_fault("INVALID_LOGIN", SOAP_INVALID_LOGIN)
+    _record_login(ctx, request, user["Id"], "SOAP")
     host, version, org_id = _host(request), ctx.param("version"), ctx.app.org_id
     full_name = escape(" ".join(p for p in (user.get("FirstName"), user.get("LastName")) if p))
     body = (
