@@ -14,11 +14,13 @@ per connection, state in the SQLite store.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import signal
 import socket
 import ssl
 import threading
+from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -140,13 +142,14 @@ class LocalOrgServer:
         from deprovision.localorg.store import Store
 
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        is_new = not self.db_path.exists() or self.db_path.stat().st_size == 0
-        self.store = Store.open(self.db_path)
-        if self.seed and (is_new or not _has_users(self.store)):
-            from deprovision.localorg import seed as seed_module
+        with _seed_lock(self.db_path):  # two processes starting on a new file seed it once
+            is_new = not self.db_path.exists() or self.db_path.stat().st_size == 0
+            self.store = Store.open(self.db_path)
+            if self.seed and (is_new or not _has_users(self.store)):
+                from deprovision.localorg import seed as seed_module
 
-            seed_module.build(self.store, self.seed, **self.seed_options)
-            self.seeded = True
+                seed_module.build(self.store, self.seed, **self.seed_options)
+                self.seeded = True
         org_id = _org_id(self.store)
         self.app = LocalOrgApp(self.store, self.faults, org_id)
         cert = ensure_certificate(self.cert_dir)
@@ -235,6 +238,17 @@ class LocalOrgServer:
         """What ``deprovision localorg serve`` prints."""
         return {"instance_url": self.instance_url, "access_token": self.access_token,
                 "ca_bundle": self.ca_bundle, "org_id": self.org_id}
+
+
+@contextlib.contextmanager
+def _seed_lock(db_path: Path) -> Iterator[None]:
+    """An exclusive lock on ``.<db name>.lock`` next to the database while it is opened and seeded."""
+    with open(db_path.parent / f".{db_path.name}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _first_row(store: Any, soql: str) -> dict | None:

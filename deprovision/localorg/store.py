@@ -9,6 +9,13 @@ names start with ``_`` and that no SOQL query can name.
 
 Thread-safe: one connection (``check_same_thread=False``) guarded by a
 re-entrant lock; a ``transaction()`` holds the lock until it ends.
+
+Several processes may serve one database file at once (two ``deprovision`` runs
+on one state folder): the file is in WAL mode, every connection waits up to
+``BUSY_TIMEOUT_S`` for another's write lock, a transaction takes the write
+lock when it starts (``BEGIN IMMEDIATE``, retried while another process holds
+it), id counters are incremented in the database in one statement, and long
+query streams read through a connection of their own (``stream_connection``).
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import random
 import re
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -47,6 +56,7 @@ _INTERNAL_TABLES = (
     ' secret_hash TEXT NOT NULL, certificate_pem TEXT, private_key_pem TEXT, execution_user_id TEXT)',
 )
 _PASSWORD_ITERATIONS = 20_000
+BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's write lock
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,6 +298,17 @@ class Store:
         """The lock every use of ``conn`` holds."""
         return self._lock
 
+    def stream_connection(self) -> sqlite3.Connection | None:
+        """A connection of its own for a long query stream (None for an in-memory org: use ``conn``).
+
+        A stream's open statement holds a read snapshot; on the shared connection it would stop that
+        connection from writing once another process has written (SQLITE_BUSY_SNAPSHOT)."""
+        if self.path == _MEMORY or self.path.startswith("file::memory:"):
+            return None
+        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        return conn
+
     @property
     def api_user_id(self) -> str | None:
         """The org's API user (the seeded administrator), or None in an unseeded org."""
@@ -333,17 +354,11 @@ class Store:
         return user["Id"]
 
     def next_number(self, key: str) -> int:
-        """The next value of the persistent counter ``key`` (1, 2, ...)."""
+        """The next value of the persistent counter ``key`` (1, 2, ...): one statement in the database, so
+        two processes serving the same file never hand out the same number."""
         with self._lock:
-            n = self._counters.get(key)
-            if n is None:
-                row = self._conn.execute('SELECT n FROM "_counter" WHERE object = ?', (key,)).fetchone()
-                n = row[0] if row else 0
-            n += 1
-            self._counters[key] = n
-            self._conn.execute('INSERT INTO "_counter"(object, n) VALUES (?, ?) '
-                               'ON CONFLICT(object) DO UPDATE SET n = excluded.n', (key, n))
-            return n
+            return self._conn.execute('INSERT INTO "_counter"(object, n) VALUES (?, 1) '
+                                      'ON CONFLICT(object) DO UPDATE SET n = n + 1 RETURNING n', (key,)).fetchone()[0]
 
     def next_id(self, obj: str) -> str:
         """A new record id for ``obj`` from its per-object counter."""
@@ -365,10 +380,18 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """A SAVEPOINT: everything inside is kept together or rolled back together (nests)."""
+        """Everything inside is kept together or rolled back together (nests: inner ones are SAVEPOINTs;
+        the outermost takes the database's write lock first, so another process cannot interleave)."""
         with self._lock:
             self._depth += 1
             name = f"sp{self._depth}"
+            began = self._depth == 1 and not self._conn.in_transaction
+            if began:
+                try:
+                    _begin_immediate(self._conn)
+                except BaseException:
+                    self._depth -= 1
+                    raise
             self._conn.execute(f"SAVEPOINT {name}")
             try:
                 yield
@@ -381,6 +404,8 @@ class Store:
                 self._conn.execute(f"RELEASE {name}")
             finally:
                 self._depth -= 1
+                if began and self._conn.in_transaction:
+                    self._conn.execute("COMMIT")  # after RELEASE or ROLLBACK TO: keeps what is left
 
     # --- schema --------------------------------------------------------------------------------
 
@@ -788,8 +813,27 @@ class Store:
                                'ON CONFLICT(day) DO UPDATE SET used = excluded.used', (self.now()[:10], used))
 
 
+def _begin_immediate(conn: sqlite3.Connection, deadline_s: float = 4 * BUSY_TIMEOUT_S) -> None:
+    """``BEGIN IMMEDIATE``, retried with a growing pause while SQLite answers SQLITE_BUSY (another process
+    writes; the busy handler does not cover every case, e.g. a WAL snapshot that moved)."""
+    start = time.monotonic()
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() - start > deadline_s:
+                raise
+            time.sleep(pause * (1 + random.random()))
+            pause = min(pause * 2, 0.5)
+
+
 def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
+    conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
     if path != _MEMORY:
         conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

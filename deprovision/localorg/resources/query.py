@@ -43,11 +43,34 @@ def batch_size(request: Request) -> int:
 
 def open_stream(store: Any, soql: str, include_deleted: bool,
                 api_version: str = "62.0") -> tuple[int, Iterator[dict]]:
-    """``(total_size, rows)`` streamed from the SOQL engine over the store's connection."""
+    """``(total_size, rows)`` streamed from the SOQL engine: over a connection of the stream's own when the
+    store offers one (a snapshot: count and rows agree, and the store's connection stays free to write while
+    other processes write too), else over the store's connection."""
     from deprovision.localorg.soql import iter_execute
 
-    with store_lock(store):
-        return iter_execute(store.conn, soql, include_deleted=include_deleted, api_version=api_version)
+    opener = getattr(store, "stream_connection", None)
+    own = opener() if callable(opener) else None
+    if own is None:
+        with store_lock(store):
+            return iter_execute(store.conn, soql, include_deleted=include_deleted, api_version=api_version)
+    try:
+        own.execute("BEGIN")  # one read snapshot for the count and every page
+        total, rows = iter_execute(own, soql, include_deleted=include_deleted, api_version=api_version)
+    except BaseException:
+        own.close()
+        raise
+    return total, _closing(rows, own)
+
+
+def _closing(rows: Iterator[dict], conn: Any) -> Iterator[dict]:
+    """``rows``, then the stream's own connection closed (also when the stream is closed early)."""
+    try:
+        yield from rows
+    finally:
+        close = getattr(rows, "close", None)
+        if callable(close):
+            close()
+        conn.close()
 
 
 def store_lock(store: Any):
