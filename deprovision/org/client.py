@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -16,9 +17,10 @@ from simple_salesforce.util import exception_handler
 from deprovision.errors import OrgError
 from deprovision.org import bulk
 from deprovision.org.auth import Login, OrgSession
-from deprovision.org.objects import object_of_id, refuse_mixed
+from deprovision.org.objects import refuse_mixed, well_known_object
 from deprovision.org.results import BulkResult, RecordResult, first_error, redact
 from deprovision.org.retry import TRANSIENT_CODES, RetryHooks, RetryPolicy, call_with_retry
+from deprovision.org.schema import OrgSchema
 from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in
 from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, build_salesforce, instrument
 
@@ -43,6 +45,7 @@ class OrgClient:
         counter: CallCounter | None = None,
         bulk_poll_seconds: float = 1.0,
         label: str = "org",
+        schema_cache: Path | None = None,
     ) -> None:
         self.http = http
         self.api_version = api_version or DEFAULT_API_VERSION
@@ -58,6 +61,7 @@ class OrgClient:
                                  on_retry=self._count_retry)
         self._identity: dict[str, Any] | None = None
         self._use(session)
+        self.schema = OrgSchema(self, schema_cache)  # what this org has, described once per run
 
     # -- session --------------------------------------------------------------------------------
     def _use(self, session: OrgSession) -> None:
@@ -172,6 +176,20 @@ class OrgClient:
         rest = template[match.end():] if match else template
         return len(rest) - len("{ids}")
 
+    def rest_get(self, path: str, *, headers: dict | None = None, action: str = "read") -> requests.Response:
+        """GET a REST resource under ``/services/data/vXX.X/``; a 304 (``If-Modified-Since``) is an answer."""
+        def get() -> requests.Response:
+            response = self.http.get(self.sf.base_url + path, headers={**self.sf.headers, **(headers or {})})
+            if response.status_code >= 400:
+                exception_handler(response, path)
+            return response
+
+        return self._call(action, get)
+
+    def rest_post(self, path: str, body: dict, *, action: str = "request") -> Any:
+        """POST JSON to a REST resource (``composite/batch`` and the like); the parsed answer."""
+        return self._call(action, lambda: self.sf.restful(path, method="POST", json=body))
+
     def limits(self) -> dict:
         """The org's limits (``/limits``): ``{"DailyApiRequests": {"Max", "Remaining"}, ...}``."""
         return self._call("read limits", self.sf.limits) or {}
@@ -188,7 +206,7 @@ class OrgClient:
                           headers: dict | None = None) -> list[RecordResult]:
         """Update records (each with ``attributes.type`` and ``Id``) in calls of 200; results in input order."""
         prepared = [self._typed(r, need_id=True) for r in records]
-        refuse_mixed((r["attributes"]["type"] for r in prepared), "collection_update")
+        refuse_mixed((r["attributes"]["type"] for r in prepared), "collection_update", self.schema.is_setup)
         ids = [r.get("Id") or r.get("id") for r in prepared]
         return self._collections("PATCH", "update records", prepared, ids, all_or_none, headers)
 
@@ -196,14 +214,14 @@ class OrgClient:
                           headers: dict | None = None) -> list[RecordResult]:
         """Create records (each with ``attributes.type``) in calls of 200; results carry the new ids."""
         prepared = [self._typed(r, need_id=False) for r in records]
-        refuse_mixed((r["attributes"]["type"] for r in prepared), "collection_create")
+        refuse_mixed((r["attributes"]["type"] for r in prepared), "collection_create", self.schema.is_setup)
         return self._collections("POST", "create records", prepared, [None] * len(prepared), all_or_none, headers)
 
     def collection_delete(self, ids: list[str], *, all_or_none: bool = False) -> list[RecordResult]:
         """Delete records by id in calls of 200; results in input order."""
-        types = [object_of_id(i) or f"prefix {i[:3]}" for i in ids]
-        known = [t for t in types if not t.startswith("prefix ")]
-        refuse_mixed(known, "collection_delete")
+        object_of = self.schema.object_of_id if self.schema.loaded else well_known_object
+        known = [t for t in map(object_of, ids) if t]
+        refuse_mixed(known, "collection_delete", self.schema.is_setup)
         return self._collections("DELETE", "delete records", list(ids), list(ids), all_or_none, None)
 
     @staticmethod

@@ -23,6 +23,7 @@ from deprovision.org.sfcli import cli_session
 from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, instrument, make_http_session, trust
 
 LOCAL_DB_NAME = "localorg.sqlite3"
+SCHEMA_CACHE = "schema"  # describes cached per org id and API version, in the state folder
 
 
 @contextmanager
@@ -41,7 +42,7 @@ def open_client(
     """
     options = options or OrgOptions()
     api_version = _version(options.api_version)
-    common = {"retry": retry, "bulk_poll_seconds": bulk_poll_seconds}
+    common = {"retry": retry, "bulk_poll_seconds": bulk_poll_seconds, "schema_cache": state_dir / SCHEMA_CACHE}
 
     if options.org and options.org.startswith("sf:"):
         alias = options.org[3:]
