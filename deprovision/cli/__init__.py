@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "deprovision.cli.plan_cmd",
     "deprovision.cli.apply_cmd",
     "deprovision.cli.audit_cmd",
+    "deprovision.cli.drift_cmd",
     "deprovision.cli.contract_cmd",
 )
 
