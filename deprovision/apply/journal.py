@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,6 +165,7 @@ class Journal:
         self.attempt_no = attempt
         self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._batch_seq = 0
+        self._lock = threading.RLock()  # Bulk jobs of several objects are journaled from several threads
 
     def close(self) -> None:
         if not self._fh.closed:
@@ -177,11 +179,14 @@ class Journal:
         self.close()
 
     def _write(self, line: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
+        text = json.dumps(line, separators=(",", ":"), default=str) + "\n"
+        with self._lock:
+            self._fh.write(text)
 
     def sync(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        with self._lock:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
 
     def attempt(self, **info: Any) -> None:
         self._write({"k": "attempt", "t": utc_now(), **info})
@@ -209,7 +214,9 @@ class Journal:
         """One ``rec`` line per key, all with the same outcome and no error (the fast path for big batches)."""
         prefix = '{"k":"rec","b":' + json.dumps(batch) + ',"c":' + json.dumps(change_id) + ',"r":'
         suffix = ',"o":' + json.dumps(outcome) + "}\n"
-        self._fh.write("".join(prefix + json.dumps(k) + suffix for k in keys))
+        text = "".join(prefix + json.dumps(k) + suffix for k in keys)
+        with self._lock:
+            self._fh.write(text)
 
     def batch_finished(self, batch: str, **info: Any) -> None:
         self._write({"k": "batch_finished", "t": utc_now(), "b": batch, **info})
@@ -228,5 +235,7 @@ class Journal:
         self.sync()
 
     def next_batch_name(self, phase: str, label: str) -> str:
-        self._batch_seq += 1
-        return f"{phase}:{label}:a{self.attempt_no}:{self._batch_seq:05d}"
+        with self._lock:
+            self._batch_seq += 1
+            seq = self._batch_seq
+        return f"{phase}:{label}:a{self.attempt_no}:{seq:05d}"
