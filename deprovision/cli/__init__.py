@@ -21,6 +21,7 @@ _COMMAND_MODULES = (
     "deprovision.cli.audit_cmd",
     "deprovision.cli.drift_cmd",
     "deprovision.cli.contract_cmd",
+    "deprovision.cli.export_cmd",
 )
 
 
