@@ -4,7 +4,8 @@ Pipeline for ``/services/data/vXX.X/...`` (the REST API): version check →
 ``Authorization: Bearer`` session → route match → injected latency and faults
 → API-call accounting (``Sforce-Limit-Info``) → the resource handler. The
 versions list, OAuth, SOAP login and ``/_localorg/`` admin endpoints skip the
-accounting and are never faulted. Anything unknown answers 404 ``NOT_FOUND``.
+accounting and are never faulted; a SOAP ``update`` counts and is faulted by its own handler
+(``resources/soap.py``). Anything unknown answers 404 ``NOT_FOUND``.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Router:
     """Dispatches a request to a resource handler and applies the pipeline."""
 
     def __init__(self, app: LocalOrgApp) -> None:
-        from deprovision.localorg.resources import admin, oauth, versions
+        from deprovision.localorg.resources import admin, oauth, soap, versions
 
         self.app = app
         self.rest_routes = build_rest_routes()
@@ -103,7 +104,8 @@ class Router:
             route("services/oauth2/revoke", POST=oauth.revoke, GET=oauth.revoke),
             route("services/oauth2/userinfo", GET=oauth.userinfo, POST=oauth.userinfo),
             route("id/{org}/{user}", GET=oauth.identity),
-            route("services/Soap/u/{version}", POST=oauth.soap_login),
+            route("services/Soap/u/{version}", POST=soap.endpoint),  # partner API: login, update
+            route("services/Soap/u/{version}/{org}", POST=soap.endpoint),
             route("_localorg/faults", GET=admin.get_faults, POST=admin.set_faults),
             route("_localorg/settings", GET=admin.get_settings, POST=admin.set_settings),
         ]

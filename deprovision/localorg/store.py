@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from deprovision.localorg import errors, ids, rules, schema
+from deprovision.localorg import errors, ids, rules, schema, teams
 from deprovision.localorg.settings import OrgSettings
 from deprovision.localorg.soql import tables
 from deprovision.localorg.soql.tables import sql_type
@@ -530,8 +530,10 @@ class Store:
                 rules.apply_assignment_rule(self, spec, record_id, actor_id)
             return record_id
 
-    def update(self, obj: str, record_id: str, values: dict, *, actor_id: str, auto_assign: bool = True) -> None:
-        """Update fields of a record. ``auto_assign=False`` is the ``Sforce-Auto-Assign: FALSE`` header."""
+    def update(self, obj: str, record_id: str, values: dict, *, actor_id: str, auto_assign: bool = True,
+               owner_change: teams.OwnerChangeOptions | None = None) -> None:
+        """Update fields of a record. ``auto_assign=False`` is the ``Sforce-Auto-Assign: FALSE`` header;
+        ``owner_change`` the SOAP ``OwnerChangeOptions`` header (every other path deletes teams: ``teams``)."""
         spec = self.spec(obj)
         if not spec.updateable:
             raise _method_not_allowed(spec, "PATCH")

@@ -15,7 +15,7 @@ import requests
 from simple_salesforce.util import exception_handler
 
 from deprovision.errors import OrgError
-from deprovision.org import bulk
+from deprovision.org import bulk, soap
 from deprovision.org.auth import Login, OrgSession
 from deprovision.org.objects import refuse_mixed, well_known_object
 from deprovision.org.results import BulkResult, RecordResult, first_error, redact
@@ -280,6 +280,17 @@ class OrgClient:
             raise OrgError(f"{action} failed: the org answered {len(answer or [])} results for "
                            f"{len(chunk)} records")
         return answer
+
+    # -- SOAP -----------------------------------------------------------------------------------
+    def soap_update(self, records: list[dict], *, keep_account_team: bool = False,
+                    keep_sales_team: bool = False) -> list[RecordResult]:
+        """Update at most 200 records in one partner SOAP ``update()`` call; results in input order.
+
+        ``keep_account_team`` / ``keep_sales_team``: the ``OwnerChangeOptions`` that keep an Account's /
+        Opportunity's team on an owner change, which every REST write path deletes (``org/soap.py``).
+        """
+        return soap.soap_update(self, records, keep_account_team=keep_account_team,
+                                keep_sales_team=keep_sales_team)
 
     # -- Composite ------------------------------------------------------------------------------
     def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:

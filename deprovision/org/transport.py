@@ -23,6 +23,7 @@ _LIMIT_RE = re.compile(r"api-usage=(\d+)/(\d+)")
 # Paths that are API calls (not logins): REST, Bulk, and the identity/revoke endpoints on the instance.
 _API_PATH_RE = re.compile(r"^/services/(data|async)\b")  # REST API calls, as the org counts them
 _OAUTH_PATH_RE = re.compile(r"^/services/oauth2/(revoke|userinfo)\b")  # not counted by the org
+_SOAP_PATH_RE = re.compile(r"^/services/Soap/u/")  # partner API: a call, except the login itself
 
 
 class TimeoutAdapter(HTTPAdapter):
@@ -52,7 +53,7 @@ class CallCounter:
         """A requests response hook: one count per response."""
         path = requests.utils.urlparse(response.url).path
         with self._lock:
-            if _API_PATH_RE.match(path):
+            if _API_PATH_RE.match(path) or (_SOAP_PATH_RE.match(path) and not _is_login(response)):
                 self.api_calls += 1
             elif _OAUTH_PATH_RE.match(path):
                 self.oauth_calls += 1
@@ -64,6 +65,12 @@ class CallCounter:
                 if match:
                     self.limit_info = (int(match.group(1)), int(match.group(2)))
         return response
+
+
+def _is_login(response: requests.Response) -> bool:
+    """A SOAP ``login`` (simple-salesforce sends ``SOAPAction: login``), which is not an API call."""
+    request = response.request
+    return request is None or (request.headers.get("SOAPAction") or "").strip('"').lower() == "login"
 
 
 def make_http_session(ca_bundle: str | None = None,
