@@ -77,23 +77,27 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
          fmt: str, detailed_exitcode: bool, **kwargs) -> None:
     """Dry run: read the org and show every change the playbook would make, per user, before → after.
     Nothing is written to the org. Blocking problems exit 2."""
+    from deprovision.contract import today_from
     from deprovision.org.connection import open_client
     from deprovision.plan import compute_plan, read_snapshot, render, write_plan
     from deprovision.plan.render import summary_line, write_json
     from deprovision.playbook import load_playbook
+    from deprovision.winddown import plan_facts, read_facts, with_section
 
     book = load_playbook(playbook, _variables(var, vars_file))
     options = org_options_from(app, kwargs)
     # Bulk query jobs of a dry run are short: poll them often rather than sleep a second each
     with open_client(options, app.ensure_state_dir(), bulk_poll_seconds=BULK_POLL_SECONDS) as client:
         snapshot = read_snapshot(client, book)
+        wind = read_facts(client, book)  # wind-down playbooks: contract, export, licences
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result = compute_plan(book, snapshot, created_at=created)
+    result.wind_down = plan_facts(wind, book, result, today_from(None))
     color = fmt == "text" and is_tty() and not os.environ.get("NO_COLOR")
     if fmt == "json":
         write_json(result, click.get_text_stream("stdout"))
     else:
-        click.echo(render(result, fmt, color=color), nl=False)
+        click.echo(with_section(render(result, fmt, color=color), result.wind_down, fmt), nl=False)
     if fmt != "text":
         info(summary_line(result))
     info(f"Read the org in {snapshot.api_calls} API calls.")

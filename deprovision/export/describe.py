@@ -1,21 +1,18 @@
-"""The org's objects and fields as the org describes them (describeGlobal, then describes 25 per call).
-
-The one place the export asks the org what it holds; when a shared cached schema service lands
-(``deprovision/org/schema.py``) this module becomes a thin call to it.
-"""
+"""Which objects and fields an export reads, from the org's own describes (``client.schema``, the cached
+schema service): objects by their describe flags, columns by their field types."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from deprovision.errors import OrgError
 
 if TYPE_CHECKING:
     from deprovision.org.client import OrgClient
 
-COMPOSITE_SIZE = 25
+COMPOSITE_SIZE = 25  # Composite / Composite Batch: at most 25 subrequests per call
 # Field types that cannot be read as columns: base64 bodies are files, compound fields repeat their parts.
 FILE_TYPE = "base64"
 COMPOUND_TYPES = ("address", "location")
@@ -48,9 +45,8 @@ def _exportable(entry: dict) -> bool:
 
 
 def global_objects(client: OrgClient) -> list[dict]:
-    """describeGlobal's entries, as the org sends them."""
-    answer = client._call("describe global", lambda: client.sf.describe())
-    return list((answer or {}).get("sobjects", []))
+    """describeGlobal's entries, as the org sends them (the client's cached schema service)."""
+    return list(client.schema.objects().values())
 
 
 def exportable_names(client: OrgClient, only: Iterable[str] | None = None) -> tuple[list[str], dict[str, str]]:
@@ -76,24 +72,12 @@ def exportable_names(client: OrgClient, only: Iterable[str] | None = None) -> tu
 
 
 def describe_objects(client: OrgClient, names: list[str]) -> dict[str, dict]:
-    """Full describes of ``names``, 25 per Composite call (one API call each)."""
-    base = f"/services/data/v{client.api_version}/sobjects"
-    out: dict[str, dict] = {}
-    for start in range(0, len(names), COMPOSITE_SIZE):
-        chunk = names[start:start + COMPOSITE_SIZE]
-        subs = [{"method": "GET", "url": f"{base}/{n}/describe", "referenceId": f"d{i}"}
-                for i, n in enumerate(chunk)]
-        for name, answer in zip(chunk, client.composite(subs), strict=True):
-            if answer.get("httpStatusCode") != 200:
-                raise OrgError(f"describe {name} failed: {_first_message(answer.get('body'))}")
-            out[name] = answer["body"]
-    return out
-
-
-def _first_message(body: Any) -> str:
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        return f"{body[0].get('errorCode', '')}: {body[0].get('message', '')}"
-    return str(body)[:200]
+    """Full describes of ``names`` (fetched 25 per call and cached by the schema service)."""
+    described = client.schema.describe_many(names)
+    missing = [n for n in names if not described.get(n)]
+    if missing:
+        raise OrgError(f"the org did not describe {', '.join(missing[:10])}")
+    return {n: described[n] for n in names}
 
 
 def shape_of(describe: dict) -> ObjectShape:

@@ -103,7 +103,7 @@ def summarise(shapes: list[ObjectShape], skipped: dict[str, str], counts: list[O
     files = sum((c.rows or 0) * len(c.file_fields) for c in counts)
     data_bytes = sum((c.rows or 0) * max(c.columns, 1) * BYTES_PER_CELL for c in counts)
     count_calls = len(counts) + sum(len(s.length_fields) for s in shapes)  # each batch subrequest counts
-    discovery = 1 + -(-len(shapes) // COMPOSITE_SIZE)
+    discovery = 1 + len(shapes)  # describeGlobal, then one describe per object (each batch subrequest counts)
     calls = discovery + count_calls + sum(calls_for(c) for c in counts)
     return Estimate(objects=counts, skipped=skipped, rows=rows, files=files,
                     file_bytes=sum(c.file_bytes or 0 for c in counts), data_bytes=data_bytes, api_calls=calls,

@@ -142,6 +142,7 @@ class Plan:
     backup_objects: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
     backup_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # user id -> object -> records
+    wind_down: dict[str, Any] = field(default_factory=dict)  # contract, export, licences (wind-downs)
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as a JSON-ready dict."""
@@ -170,6 +171,7 @@ class Plan:
             backup_objects=data.get("backup_objects", []),
             format_version=data.get("format_version", FORMAT_VERSION),
             backup_counts=data.get("backup_counts", {}),
+            wind_down=data.get("wind_down") or {},
         )
 
     @property
