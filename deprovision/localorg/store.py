@@ -35,7 +35,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from deprovision.localorg import errors, ids, rules, schema, teams
+from deprovision.localorg import describe as describing
+from deprovision.localorg import errors, files, ids, rules, schema, shapes, teams
 from deprovision.localorg.settings import OrgSettings
 from deprovision.localorg.soql import tables
 from deprovision.localorg.soql.tables import sql_type
@@ -66,7 +67,7 @@ BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's write 
 def create_tables(conn: sqlite3.Connection, *, indexes: bool = True) -> None:
     """Create every object's table (the SOQL engine's DDL), the internal tables and, unless told not to,
     the indexes; columns added to the schema since the database was made are added too."""
-    for spec in schema.OBJECTS:
+    for spec in schema.current().objects:
         create, *index_sql = tables.table_ddl(spec)
         conn.execute(create)
         existing = {row[1] for row in conn.execute(f'PRAGMA table_info("{spec.name}")')}
@@ -85,7 +86,7 @@ def create_tables(conn: sqlite3.Connection, *, indexes: bool = True) -> None:
 
 def create_indexes(conn: sqlite3.Connection) -> None:
     """Create the convention's indexes (idempotent; the scale seed calls it after its inserts)."""
-    for spec in schema.OBJECTS:
+    for spec in schema.current().objects:
         for stmt in tables.table_ddl(spec)[1:]:
             conn.execute(stmt)
 
@@ -138,7 +139,7 @@ def to_storage(f: schema.FieldSpec, value: object) -> object:
         if isinstance(value, str) and value.lower() in ("true", "false"):
             return int(value.lower() == "true")
         raise _parser_error(f, value, "boolean")
-    if t == schema.INT:
+    if t in (schema.INT, schema.LONG):
         if isinstance(value, bool):
             raise _parser_error(f, value, "int")
         try:
@@ -148,7 +149,7 @@ def to_storage(f: schema.FieldSpec, value: object) -> object:
         if number != int(number):
             raise _parser_error(f, value, "int")
         return int(number)
-    if t in (schema.DOUBLE, schema.CURRENCY):
+    if t in (schema.DOUBLE, schema.CURRENCY, schema.PERCENT):
         if isinstance(value, bool):
             raise _parser_error(f, value, "double")
         try:
@@ -165,6 +166,8 @@ def to_storage(f: schema.FieldSpec, value: object) -> object:
             return now_text(_parse_datetime(str(value)))
         except ValueError:
             raise _parser_error(f, value, "datetime") from None
+    if t == schema.BASE64:
+        return files.decode(f, value)  # bytes; the store moves them to _blob
     if isinstance(value, bool):
         value = "true" if value else "false"
     text = str(value)
@@ -179,7 +182,7 @@ def to_storage(f: schema.FieldSpec, value: object) -> object:
     if t == schema.EMAIL and not _EMAIL.match(text):
         raise errors.SalesforceError(f"{field_label(f)}: invalid email address: {text}", [f.name],
                                      error_code="INVALID_EMAIL_ADDRESS")
-    if t == schema.PICKLIST and f.picklist_values and text not in f.picklist_values:
+    if t == schema.PICKLIST and f.restricted_picklist and f.picklist_values and text not in f.picklist_values:
         raise errors.SalesforceError(f"{field_label(f)}: bad value for restricted picklist field: {text}",
                                      [f.name], error_code="INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
     return text
@@ -255,15 +258,20 @@ class Store:
         self._counters: dict[str, int] = {}
         self.settings = OrgSettings.from_json(self._meta("settings"))
         self.org_id = self._meta("org_id") or ORG_ID
+        self.schema = shapes.schema_from_text(self._meta("shape"))  # the org's shape, kept in the database
+        self._replaced_schema = schema.activate(self.schema) if self.schema is not schema.BASE else None
 
     # --- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
-        """Open (creating on first use) the org database at ``path``; ``":memory:"`` works too."""
+    def open(cls, path: str | Path, *, shape: dict | None = None) -> Store:
+        """Open (creating on first use) the org database at ``path``; ``":memory:"`` works too.
+
+        ``shape`` (``shapes.py``) shapes a new database; an existing one keeps the shape it was made with."""
         conn = _connect(str(path))
-        create_tables(conn)
+        _prepare_shape(conn, shape)
         store = cls(conn, str(path))
+        create_tables(conn)
         if store._meta("org_id") is None:
             store._set_meta("org_id", ORG_ID)
             store._set_meta("settings", store.settings.to_json())
@@ -280,13 +288,23 @@ class Store:
             source.close()
         if str(path) != _MEMORY:
             conn.execute("PRAGMA journal_mode=WAL")
+        _prepare_shape(conn, None)
+        store = cls(conn, str(path))
         create_tables(conn)
-        return cls(conn, str(path))
+        return store
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Close the database connection (and give back the schema it made active)."""
         with self._lock:
             self._conn.close()
+        if self._replaced_schema is not None and schema.current() is self.schema:
+            schema.activate(self._replaced_schema)
+        self._replaced_schema = None
+
+    @property
+    def schema_stamp(self) -> str:
+        """When this org's schema last changed (storage form): what ``If-Modified-Since`` is compared with."""
+        return self._meta("schema_stamp") or "2026-01-01T00:00:00.000+0000"
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -417,23 +435,12 @@ class Store:
         return spec
 
     def describe(self, obj: str, *, api_version: str = API_VERSION) -> dict:
-        """The describe of ``obj`` in Salesforce's shape."""
-        spec = self.spec(obj)
-        url = record_url(spec.name, None, api_version)
-        return {
-            "name": spec.name, "label": spec.label or spec.name, "labelPlural": (spec.label or spec.name) + "s",
-            "keyPrefix": spec.key_prefix, "createable": spec.createable, "updateable": spec.updateable,
-            "deletable": spec.deletable, "queryable": spec.queryable, "retrieveable": True,
-            "searchable": not spec.setup, "custom": spec.custom, "layoutable": not spec.setup,
-            "urls": {"sobject": url, "describe": url + "/describe", "rowTemplate": url + "/{ID}"},
-            "fields": [_describe_field(f) for f in spec.fields],
-        }
+        """The describe of ``obj`` in Salesforce's shape (``describe.py``)."""
+        return describing.describe(self.schema, self.spec(obj), api_version)
 
     def describe_global(self, *, api_version: str = API_VERSION) -> dict:
         """``/sobjects``: every object with its flags."""
-        return {"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": [
-            {k: v for k, v in self.describe(s.name, api_version=api_version).items() if k != "fields"}
-            for s in schema.OBJECTS]}
+        return describing.describe_global(self.schema, api_version)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -504,8 +511,8 @@ class Store:
                     data[f.name] = to_storage(f, f.default)
             if spec.has_owner and data.get("OwnerId") is None:
                 data["OwnerId"] = actor_id
-            missing = [f.name for f in spec.fields
-                       if not f.nillable and f.createable and data.get(f.name) is None]
+            missing = [f.name for f in spec.fields if not f.nillable and f.createable
+                       and not f.defaulted_on_create and data.get(f.name) is None]
             if missing:
                 raise errors.REQUIRED_FIELD_MISSING(f"Required fields are missing: [{', '.join(missing)}]",
                                                     missing)
@@ -524,6 +531,7 @@ class Store:
             data.update({"Id": record_id, "IsDeleted": 0, "CreatedDate": stamp, "LastModifiedDate": stamp,
                          "SystemModstamp": stamp, "CreatedById": actor_id, "LastModifiedById": actor_id})
             rules.derive(spec, data)
+            files.before_write(self, spec, record_id, data, creating=True)
             self.insert_row(spec.name, data)
             rules.after_create(self, spec, data, actor_id)
             if auto_assign:
@@ -558,6 +566,7 @@ class Store:
             changes = {k: v for k, v in new.items() if v != old.get(k)}
             stamp = self.now()
             changes.update({"LastModifiedDate": stamp, "SystemModstamp": stamp, "LastModifiedById": actor_id})
+            files.before_write(self, spec, old["Id"], changes, creating=False)
             self.update_row(spec.name, old["Id"], changes)
             rules.after_update(self, spec, old, changes, actor_id)
             if auto_assign:
@@ -843,21 +852,11 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _describe_field(f: schema.FieldSpec) -> dict:
-    return {
-        "name": f.name, "type": f.type, "label": field_label(f), "createable": f.createable and not f.calculated,
-        "updateable": f.updateable and not f.calculated, "nillable": f.nillable, "calculated": f.calculated,
-        "custom": f.custom, "length": f.length if f.type in (schema.STRING, schema.TEXTAREA, schema.EMAIL,
-                                                               schema.PHONE, schema.PICKLIST) else 0,
-        "referenceTo": list(f.reference_to), "relationshipName": f.relationship_name,
-        "defaultedOnCreate": f.default is not None, "filterable": True, "sortable": True,
-        "idLookup": f.name in ("Id", "Username", "Email"), "soapType": _soap_type(f.type),
-        "picklistValues": [{"active": True, "defaultValue": v == f.default, "label": v, "value": v}
-                           for v in f.picklist_values],
-    }
-
-
-def _soap_type(t: str) -> str:
-    return {schema.ID: "tns:ID", schema.REFERENCE: "tns:ID", schema.BOOLEAN: "xsd:boolean",
-            schema.INT: "xsd:int", schema.DOUBLE: "xsd:double", schema.CURRENCY: "xsd:double",
-            schema.DATE: "xsd:date", schema.DATETIME: "xsd:dateTime"}.get(t, "xsd:string")
+def _prepare_shape(conn: sqlite3.Connection, shape: dict | None) -> None:
+    """Record a new database's shape and schema timestamp (an existing database keeps its own)."""
+    conn.execute(_INTERNAL_TABLES[0])
+    stored = conn.execute('SELECT value FROM "_meta" WHERE key = \'shape\'').fetchone()
+    if stored is None and shape is not None:
+        conn.execute('INSERT INTO "_meta"(key, value) VALUES (\'shape\', ?)', (shapes.to_text(shape),))
+    if conn.execute('SELECT 1 FROM "_meta" WHERE key = \'schema_stamp\'').fetchone() is None:
+        conn.execute('INSERT INTO "_meta"(key, value) VALUES (\'schema_stamp\', ?)', (now_text(),))

@@ -207,7 +207,8 @@ def test_describe_shapes(store):
     user = store.describe("User")
     assert user["deletable"] is False
     name = next(f for f in user["fields"] if f["name"] == "Name")
-    assert name["createable"] is False and name["calculated"] is True
+    # Name is a compound of FirstName and LastName, not a formula: recorded describes say calculated false
+    assert name["createable"] is False and name["calculated"] is False and name["nameField"] is True
     group_type = next(f for f in store.describe("Group")["fields"] if f["name"] == "Type")
     assert "Queue" in [p["value"] for p in group_type["picklistValues"]]
     g = store.describe_global()

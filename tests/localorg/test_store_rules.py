@@ -287,7 +287,8 @@ def test_some_objects_are_never_queue_owned(store, obj, values):
     q = queue(store, "Everything", "Account", "Opportunity", "Contact", "Event")
     with pytest.raises(errors.FIELD_INTEGRITY_EXCEPTION) as exc:
         store.create(obj, {**values, "OwnerId": q}, actor_id=ADMIN)
-    assert exc.value.message == f"Owner ID: id value of incorrect type: {q}"
+    label = "Assigned To ID" if obj == "Event" else "Owner ID"  # the field's label (recorded Event describe)
+    assert exc.value.message == f"{label}: id value of incorrect type: {q}"
     assert exc.value.fields == ["OwnerId"]
 
 
@@ -403,7 +404,11 @@ def test_licences_and_territories(store):
                                                       "TotalLicenses": 10, "UsedLicenses": 0}, actor_id=ADMIN)
     pkg = store.system_write("PackageLicense", {"NamespacePrefix": "sbqq", "AllowedLicenses": 10,
                                                 "UsedLicenses": 0, "Status": "Active"}, actor_id=ADMIN)
-    terr = store.create("Territory2", {"Name": "EMEA", "DeveloperName": "EMEA"}, actor_id=ADMIN)
+    model = store.create("Territory2Model", {"Name": "FY27", "DeveloperName": "FY27"}, actor_id=ADMIN)
+    kind = store.create("Territory2Type", {"MasterLabel": "Region", "DeveloperName": "Region", "Priority": 1},
+                        actor_id=ADMIN)
+    terr = store.create("Territory2", {"Name": "EMEA", "DeveloperName": "EMEA", "Territory2ModelId": model,
+                                       "Territory2TypeId": kind}, actor_id=ADMIN)  # both required (Object Reference)
     psla = store.create("PermissionSetLicenseAssign", {"AssigneeId": uid, "PermissionSetLicenseId": psl},
                         actor_id=ADMIN)
     upl = store.create("UserPackageLicense", {"UserId": uid, "PackageLicenseId": pkg}, actor_id=ADMIN)

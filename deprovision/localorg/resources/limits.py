@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from deprovision.localorg import schema
 from deprovision.localorg.http import Request, Response
 from deprovision.localorg.routes import Ctx
-from deprovision.localorg.schema import OBJECTS
 
 DATA_STORAGE_MAX_MB = 1024
 FILE_STORAGE_MAX_MB = 2048
@@ -15,11 +15,10 @@ RECORD_KB = 2  # Salesforce counts most records as 2 KB of data storage
 
 def _data_storage_mb(ctx: Ctx) -> int:
     rows = 0
-    for spec in OBJECTS:
+    for spec in schema.current().objects:
         if spec.setup:
             continue
-        result = ctx.store.query(f"SELECT COUNT() FROM {spec.name}")
-        rows += result.total_size
+        rows += ctx.store.select(f'SELECT COUNT(*) AS n FROM "{spec.name}" WHERE "IsDeleted" = 0')[0]["n"]
     return (rows * RECORD_KB + 1023) // 1024
 
 

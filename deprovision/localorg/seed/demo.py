@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from deprovision.localorg import schema
 from deprovision.localorg.seed.common import SEED_TIME, Seeder
 from deprovision.localorg.seed.empty import DEMO_PASSWORD, DEMO_SECURITY_TOKEN, OrgBase
 from deprovision.localorg.store import Store
@@ -324,8 +325,12 @@ class DemoBuilder:
             self.queues[dev] = qid
             for obj in objects:
                 s.add("QueueSobject", {"QueueId": qid, "SobjectType": obj})
-        for dev, label in TERRITORIES:
-            self.territories[dev] = s.add("Territory2", {"Name": label, "DeveloperName": dev})
+        if schema.get_object("Territory2") is not None:  # Enterprise Territory Management is on
+            model = s.add("Territory2Model", {"Name": "FY2027", "DeveloperName": "FY2027", "State": "Active"})
+            region = s.add("Territory2Type", {"MasterLabel": "Region", "DeveloperName": "Region", "Priority": 1})
+            for dev, label in TERRITORIES:
+                self.territories[dev] = s.add("Territory2", {"Name": label, "DeveloperName": dev,
+                                                             "Territory2ModelId": model, "Territory2TypeId": region})
 
         def psa(p: Person, ps: str) -> None:
             s.add("PermissionSetAssignment", {"AssigneeId": p.id, "PermissionSetId": self.permission_sets[ps],
@@ -381,7 +386,7 @@ class DemoBuilder:
             if dept in ("Sales", "Legal") and r < 0.6:
                 s.add("UserPackageLicense", {"UserId": p.id, "PackageLicenseId": self.packages["dsfs"]})
                 counts["pkg"]["dsfs"] += 1
-            if dept == "Sales" and r < 0.7:
+            if dept == "Sales" and r < 0.7 and self.territories:
                 terr = self.rng.choice(list(self.territories))
                 s.add("UserTerritory2Association", {"UserId": p.id, "Territory2Id": self.territories[terr],
                                                     "RoleInTerritory2": "Sales Rep"})
@@ -433,7 +438,7 @@ class DemoBuilder:
                     s.add("UserPackageLicense", {"UserId": p.id, "PackageLicenseId": self.packages[ns]})
                     counts["pkg"][ns] += 1
             have = {(r["UserId"], r["Territory2Id"]) for r in s.rows["UserTerritory2Association"]}
-            for t in terrs:
+            for t in terrs if self.territories else ():
                 if (p.id, self.territories[t]) not in have:
                     s.add("UserTerritory2Association", {"UserId": p.id, "Territory2Id": self.territories[t],
                                                         "RoleInTerritory2": "Owner"})

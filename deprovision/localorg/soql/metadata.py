@@ -10,8 +10,9 @@ from deprovision.localorg.soql.resolve import Scope, new_aliases, resolve_object
 _APEX_TYPES = {
     schema.ID: "Id", schema.REFERENCE: "Id", schema.BOOLEAN: "Boolean", schema.INT: "Integer",
     schema.DOUBLE: "Double", schema.CURRENCY: "Decimal", schema.DATE: "Date", schema.DATETIME: "Datetime",
+    schema.PERCENT: "Double", schema.LONG: "Long",
 }
-_NUMBER_TYPES = (schema.INT, schema.DOUBLE, schema.CURRENCY)
+_NUMBER_TYPES = tuple(schema.NUMBER_TYPES)
 
 
 def _column(name: str, display: str, *, apex: str | None = None, aggregate: bool = False,

@@ -25,9 +25,9 @@ def converter(f: schema.FieldSpec) -> Callable[[object], object] | None:
     """How a stored value of ``f`` becomes its JSON value (None: unchanged)."""
     if f.type == schema.BOOLEAN:
         return _to_bool
-    if f.type == schema.INT:
+    if f.type in (schema.INT, schema.LONG):
         return _to_int
-    if f.type in (schema.DOUBLE, schema.CURRENCY):
+    if f.type in (schema.DOUBLE, schema.CURRENCY, schema.PERCENT):
         return _to_float
     return None
 

@@ -24,6 +24,8 @@ _SQL_TYPES = {
     schema.INT: "INTEGER",
     schema.DOUBLE: "REAL",
     schema.CURRENCY: "REAL",
+    schema.PERCENT: "REAL",
+    schema.LONG: "INTEGER",
 }
 
 

@@ -19,9 +19,9 @@ class INVALID_QUERY_FILTER_OPERATOR(SalesforceError):  # noqa: N801 - named afte
     status = 400
 
 
-STRING_TYPES = frozenset({schema.STRING, schema.PICKLIST, schema.EMAIL, schema.TEXTAREA, schema.PHONE})
+STRING_TYPES = schema.TEXT_TYPES
 ID_TYPES = frozenset({schema.ID, schema.REFERENCE})
-NUMBER_TYPES = frozenset({schema.INT, schema.DOUBLE, schema.CURRENCY})
+NUMBER_TYPES = schema.NUMBER_TYPES
 
 _DATETIME_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(Z|([+-])(\d{2}):(\d{2}))"
