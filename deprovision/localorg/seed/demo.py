@@ -611,6 +611,25 @@ class DemoBuilder:
                                                      "TeamMemberRole": "Executive Sponsor",
                                                      "OpportunityAccessLevel": "Edit"})
             others = others[3:]
+        self.colleagues_on_leaver_records(fixed, [p for p in sales if p not in fixed])
+
+    def colleagues_on_leaver_records(self, fixed: list[str], colleagues: list[str]) -> None:
+        """A colleague on each fixed leaver's first account and first (open) opportunity: the rows an API owner
+        change deletes unless SOAP OwnerChangeOptions keeps them (KB 000390190)."""
+        on_account = {(r["AccountId"], r["UserId"]) for r in self.s.rows["AccountTeamMember"]}
+        on_opportunity = {(r["OpportunityId"], r["UserId"]) for r in self.s.rows["OpportunityTeamMember"]}
+        for n, uid in enumerate(fixed):
+            colleague = colleagues[(7 * n + 3) % len(colleagues)]
+            for aid in self.accounts_by_owner.get(uid, [])[:1]:
+                if (aid, colleague) not in on_account:
+                    self.s.add("AccountTeamMember", {"AccountId": aid, "UserId": colleague,
+                                                     "TeamMemberRole": "Customer Success Manager",
+                                                     "AccountAccessLevel": "Edit"})
+            for oid in [o for o, owner in self.opportunities if owner == uid][:1]:  # an owner's first is open
+                if (oid, colleague) not in on_opportunity:
+                    self.s.add("OpportunityTeamMember", {"OpportunityId": oid, "UserId": colleague,
+                                                         "TeamMemberRole": "Sales Engineer",
+                                                         "OpportunityAccessLevel": "Edit"})
 
     def reports_and_jobs(self) -> None:
         s = self.s
