@@ -38,6 +38,33 @@ def _seed_choice() -> click.Choice:
     return click.Choice(SEEDS)
 
 
+def _shape_options(func):
+    for opt in reversed([
+        click.option("--shape", "shape_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=None, help="Org shape (YAML or JSON): custom and managed objects and fields, "
+                                        "features such as Territory Management; for a NEW database."),
+        click.option("--shape-custom-objects", type=click.IntRange(0), default=0, show_default=True,
+                     help="Add this many generated custom objects to the shape (discovery benchmarks)."),
+    ]):
+        func = opt(func)
+    return func
+
+
+def _load_shape(shape_file: Path | None, generated: int) -> dict | None:
+    """The shape of ``--shape`` (default: the demo's) with ``--shape-custom-objects`` added; None for neither."""
+    from deprovision.localorg import shapes
+
+    if shape_file is None and not generated:
+        return None
+    try:
+        shape = shapes.load_shape_file(shape_file) if shape_file else None
+        shape = shapes.with_generated_objects(shape, generated) if generated else shape
+        shapes.build_schema(shape)  # refuse a bad shape before any database is touched
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"bad org shape: {exc}") from None
+    return shape
+
+
 def _scale_options(func):
     for opt in reversed([
         click.option("--users", type=click.IntRange(1), default=None, help="Scale seed: number of users."),
@@ -62,6 +89,7 @@ def localorg() -> None:
               help="Seed for a NEW database (default demo). An existing database is kept as it is; "
                    "`localorg reset` rebuilds it.")
 @_scale_options
+@_shape_options
 @click.option("--latency-ms", type=click.IntRange(0), default=0, show_default=True,
               help="Delay added to every REST call.")
 @click.option("--fail-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
@@ -69,7 +97,8 @@ def localorg() -> None:
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault sequence.")
 @pass_app
 def serve(app: AppContext, db_path: Path | None, port: int, seed: str | None, users: int | None,
-          records: int | None, leavers: int | None, latency_ms: int, fail_rate: float, fault_seed: int) -> None:
+          records: int | None, leavers: int | None, shape_file: Path | None, shape_custom_objects: int,
+          latency_ms: int, fail_rate: float, fault_seed: int) -> None:
     """Serve the local org until interrupted.
 
     Prints one line of JSON on stdout: {"instance_url", "access_token", "ca_bundle", "org_id"}.
@@ -81,12 +110,16 @@ def serve(app: AppContext, db_path: Path | None, port: int, seed: str | None, us
     path = db_path or default_db(app)
     options = _seed_options(seed or "demo", users, records, leavers)
     existing = _db_has_org(path)
+    shape = _load_shape(shape_file, shape_custom_objects)
+    if existing and shape is not None:
+        info(f"Using the existing local org at {path} with the shape it was made with; --shape applies only to "
+             "a new database (`deprovision localorg reset --shape` rebuilds it).")
     if existing and seed:
         info(f"Using the existing local org at {path}; --seed applies only to a new database "
              "(`deprovision localorg reset` rebuilds it).")
     server = LocalOrgServer(path, port=port, latency_ms=latency_ms, fail_rate=fail_rate, fault_seed=fault_seed,
                             cert_dir=app.ensure_state_dir() if db_path is None else None,
-                            seed=seed or "demo", seed_options=options)
+                            seed=seed or "demo", seed_options=options, shape=shape)
     try:
         server.start()
     except sqlite3.DatabaseError as exc:
@@ -110,21 +143,23 @@ def serve(app: AppContext, db_path: Path | None, port: int, seed: str | None, us
               help="SQLite database (default: <state dir>/localorg.sqlite3).")
 @click.option("--seed", type=_seed_choice(), default="demo", show_default=True, help="What to seed it with.")
 @_scale_options
+@_shape_options
 @pass_app
 def reset(app: AppContext, db_path: Path | None, seed: str, users: int | None, records: int | None,
-          leavers: int | None) -> None:
+          leavers: int | None, shape_file: Path | None, shape_custom_objects: int) -> None:
     """Rebuild the local org database from a seed (its current content is replaced)."""
     from deprovision.localorg import seed as seeds
     from deprovision.localorg.store import Store
 
     path = db_path or default_db(app)
     options = _seed_options(seed, users, records, leavers)
+    shape = _load_shape(shape_file, shape_custom_objects)
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = path.with_name(path.name + ".new")
     for leftover in _db_files(fresh):
         leftover.unlink(missing_ok=True)
     started = time.monotonic()
-    store = Store.open(fresh)
+    store = Store.open(fresh, shape=shape)
     try:
         seeds.build(store, seed, **options)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -119,8 +119,9 @@ class LocalOrgServer:
 
     def __init__(self, db_path: str | Path, port: int = 0, latency_ms: int = 0, fail_rate: float = 0.0,
                  fault_seed: int = 0, cert_dir: str | Path | None = None, seed: str | None = None,
-                 seed_options: dict | None = None) -> None:
+                 seed_options: dict | None = None, shape: dict | None = None) -> None:
         self.db_path = Path(db_path)
+        self.shape = shape  # shapes.py: the org's shape when the database is new
         self.port = port
         self.cert_dir = Path(cert_dir) if cert_dir else self.db_path.parent
         self.seed = seed
@@ -144,7 +145,7 @@ class LocalOrgServer:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         with _seed_lock(self.db_path):  # two processes starting on a new file seed it once
             is_new = not self.db_path.exists() or self.db_path.stat().st_size == 0
-            self.store = Store.open(self.db_path)
+            self.store = Store.open(self.db_path, shape=self.shape)
             if self.seed and (is_new or not _has_users(self.store)):
                 from deprovision.localorg import seed as seed_module
 

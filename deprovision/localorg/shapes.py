@@ -29,12 +29,20 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from deprovision.localorg import schema as s
 
+class _SchemaModule:
+    """``schema``, looked up when used: ``schema`` imports this module while it is itself being imported."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sys.modules["deprovision.localorg.schema"], name)
+
+
+s: Any = _SchemaModule()
 SHAPES_DIR = Path(__file__).with_name("shapes")
 TERRITORY_OBJECTS = ("Territory2", "Territory2Model", "Territory2Type", "UserTerritory2Association")
 # Objects whose polymorphic "parent" lookups list every activity-enabled custom object (Object Reference:
@@ -113,8 +121,8 @@ def _label(name: str) -> str:
     return bare.replace("_", " ")
 
 
-_TYPE_LENGTH = {s.STRING: 255, s.TEXTAREA: 32768, s.PICKLIST: 255, s.EMAIL: 80, s.PHONE: 40, s.URL: 255,
-                s.MULTIPICKLIST: 4099}
+_TYPE_LENGTH = {"string": 255, "textarea": 32768, "picklist": 255, "email": 80, "phone": 40, "url": 255,
+                "multipicklist": 4099}
 
 
 def _custom_field(obj: str, name: str, spec: dict[str, Any]) -> s.FieldSpec:
@@ -353,3 +361,7 @@ def _person_account_fields(obj: str) -> list[s.FieldSpec]:
     cumulusci/tests/cassettes/GET_sobjects_Account_PersonAccount_describe.yaml)."""
     data = _person_account_data()
     return [s._field_from_data(row, data["fieldFlags"]) for row in data.get(obj, [])]
+
+
+# Last: ``schema`` builds its default schema from this module at import (either module may be imported first).
+from deprovision.localorg import schema as _schema  # noqa: E402, F401

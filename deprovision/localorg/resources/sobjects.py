@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from deprovision.localorg import errors
+from deprovision.localorg import describe as describing
+from deprovision.localorg import errors, files, ids
 from deprovision.localorg.http import Request, Response
 from deprovision.localorg.resources.common import (
     auto_assign,
@@ -19,9 +20,26 @@ _BASIC_KEYS = ("activateable", "createable", "custom", "customSetting", "deletab
                "updateable", "urls")
 
 
+def _not_modified(ctx: Ctx, request: Request) -> Response | None:
+    """304 when ``If-Modified-Since`` is at or after the schema's last change (REST API Developer Guide,
+    "sObject Describe" and "Describe Global": "If-Modified-Since ... 304 Not Modified")."""
+    stamp = getattr(ctx.store, "schema_stamp", None)
+    if stamp and describing.not_modified_since(request.header("If-Modified-Since"), stamp):
+        return Response.empty(304)
+    return None
+
+
+def _last_modified(ctx: Ctx, response: Response) -> Response:
+    stamp = getattr(ctx.store, "schema_stamp", None)
+    if stamp:
+        response.headers["Last-Modified"] = describing.http_date(stamp)
+    return response
+
+
 def describe_global(ctx: Ctx, request: Request) -> Response:
     """``GET sobjects``: every object's basic description."""
-    return Response.json(ctx.store.describe_global(api_version=ctx.version))
+    return _not_modified(ctx, request) or _last_modified(
+        ctx, Response.json(ctx.store.describe_global(api_version=ctx.version)))
 
 
 def basic_info(ctx: Ctx, request: Request) -> Response:
@@ -35,7 +53,8 @@ def basic_info(ctx: Ctx, request: Request) -> Response:
 def describe(ctx: Ctx, request: Request) -> Response:
     """``GET sobjects/{type}/describe``: fields and flags, derived from the schema."""
     spec = resolve_type(ctx.param("type"))
-    return Response.json(ctx.store.describe(spec.name, api_version=ctx.version))
+    return _not_modified(ctx, request) or _last_modified(
+        ctx, Response.json(ctx.store.describe(spec.name, api_version=ctx.version)))
 
 
 def create(ctx: Ctx, request: Request) -> Response:
@@ -80,7 +99,7 @@ _LOOKUP_FIELDS = ("Id", "Username", "Email", "FederationIdentifier", "EmployeeNu
 
 def _lookup_field(spec, name: str):
     f = spec.field(name)
-    if f is None or not (f.name in _LOOKUP_FIELDS or f.custom):
+    if f is None or not (f.name in _LOOKUP_FIELDS or f.custom or f.id_lookup or f.external_id):
         raise errors.NOT_FOUND(f"Provided external ID field does not exist or is not accessible: {name}")
     return f
 
@@ -97,8 +116,12 @@ def _multiple(ctx: Ctx, spec, found: list[str]) -> Response:
 
 
 def retrieve_by_field(ctx: Ctx, request: Request) -> Response:
-    """``GET sobjects/{type}/{field}/{value}``: the one record whose field has that value."""
+    """``GET sobjects/{type}/{field}/{value}``: the one record whose field has that value; for
+    ``sobjects/{type}/{id}/{base64 field}`` the field's bytes (``blob``)."""
     spec = resolve_type(ctx.param("type"))
+    blob_field = spec.field(ctx.param("value"))
+    if blob_field is not None and blob_field.type == "base64" and ids.is_valid_id(ctx.param("field")):
+        return blob(ctx, spec, ctx.param("field"), blob_field.name)
     f = _lookup_field(spec, ctx.param("field"))
     found = [ctx.param("value")] if f.name == "Id" else _matches(ctx, spec, f.name, ctx.param("value"))
     if not found:
@@ -107,6 +130,16 @@ def retrieve_by_field(ctx: Ctx, request: Request) -> Response:
         return _multiple(ctx, spec, found)
     fields = split_csv_param(request.query.get("fields")) or None
     return Response.json(in_version(ctx.store.retrieve(spec.name, found[0], fields), ctx.version))
+
+
+def blob(ctx: Ctx, spec, record_id: str, field_name: str) -> Response:
+    """``GET sobjects/{type}/{id}/{field}`` of a base64 field: its raw bytes (REST API Developer Guide,
+    "Get Blob Data": ContentVersion.VersionData, Attachment.Body, Document.Body)."""
+    row = ctx.store.retrieve(spec.name, record_id, ["Id"])
+    data = files.get(ctx.store, spec.name, row["Id"], field_name)
+    if data is None:
+        raise errors.NOT_FOUND("The requested resource does not exist")
+    return Response(200, data, "application/octetstream")
 
 
 def upsert(ctx: Ctx, request: Request) -> Response:

@@ -42,6 +42,26 @@ def build(store: Store, kind: str = "empty", **options: int) -> None:
         build_scale(store, seeder, base, **options)
     with store.transaction():
         finish(store, base)
+    _shape_settings(store)
+
+
+def _shape_settings(store: Store) -> None:
+    """Settings that follow the org's shape: its custom User hierarchy lookups, its record types."""
+    from deprovision.localorg import schema
+
+    user = schema.get_object("User")
+    hierarchy = [f.name for f in user.fields if f.hierarchy] if user else []
+    if hierarchy != store.settings.hierarchy_fields:
+        store.configure(hierarchy_fields=hierarchy)
+    with store.transaction():
+        for spec in schema.current().objects:
+            for rt in spec.record_types:
+                if store.row("RecordType", rt.record_type_id) is None:
+                    store.insert_row("RecordType", {
+                        "Id": rt.record_type_id, "IsDeleted": 0, "Name": rt.label, "DeveloperName": rt.developer_name,
+                        "SobjectType": spec.name, "IsActive": 1, "CreatedDate": store.now(),
+                        "LastModifiedDate": store.now(), "SystemModstamp": store.now(),
+                        "CreatedById": store.api_user_id, "LastModifiedById": store.api_user_id})
 
 
 def template(kind: str = "empty", **options: int) -> Path:
