@@ -174,7 +174,8 @@ def _check_fresh_plan(client, plan: Plan) -> None:
 
 
 @click.command("apply")
-@click.argument("target", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--due", is_flag=True, help="Run what has come due of scheduled runs (for cron); no TARGET.")
 @click.option("--yes", is_flag=True, help="Apply without asking (required when not on a terminal).")
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Playbook variable (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -188,8 +189,14 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
     when the org moved since it was made. An interrupted run resumes where it stopped when the same
     command is run again.
     """
-    from deprovision.apply.executor import apply_plan
+    if kwargs.get("due") or target is None:  # future leavers' removals, once their date has come
+        from deprovision.cli.schedule_cli import apply_due
+
+        apply_due(app, target, due=kwargs.pop("due"), yes=yes, fmt=fmt, variables=variables, **kwargs)
+        return
+    kwargs.pop("due", None)
     from deprovision.apply.preflight import check_api_budget
+    from deprovision.cli.schedule_cli import run_now
     from deprovision.org import open_client
 
     options = org_options_from(app, kwargs)
@@ -221,7 +228,7 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
         else:
             plan = _plan_from_playbook(client, target, var_map)
             folder = run_store.find_run(state_dir, playbook_key_value=run_store.playbook_key(plan),
-                                        statuses=(run_store.STATUS_RUNNING,))
+                                        statuses=(run_store.STATUS_RUNNING, "scheduled"))
         if folder is not None:
             plan = folder.read_plan()
             info(f"Resuming unfinished run {folder.run_id} ({folder.read_summary().get('status')}) of this plan.")
@@ -246,8 +253,10 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
             _mark("run folder written")
             info(f"Run {folder.run_id} started.")
         with _run_lock(folder):
-            result = apply_plan(client, plan, folder.path, progress=_progress(client, quiet=False))
+            result = run_now(client, plan, folder, progress=_progress(client, quiet=False))
     _mark("applied")
+    if result is None:
+        return
     _report(result, fmt)
     if result.failed:
         sys.exit(EXIT_FAILURE)
@@ -345,12 +354,16 @@ def runs(app, fmt: str) -> None:
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
-    for col in ("id", "kind", "playbook", "started", "finished", "status", "users", "changes", "failures"):
+    from deprovision.cli.schedule_cli import pending_text
+
+    for col in ("id", "kind", "playbook", "started", "finished", "status", "users", "changes", "failures",
+                "pending"):
         table.add_column(col, justify="right" if col in ("users", "changes", "failures") else "left")
     for r in rows:
         table.add_row(r.get("run_id", ""), r.get("kind", "apply"), str(r.get("playbook") or ""),
                       str(r.get("started") or ""), str(r.get("finished") or ""), str(r.get("status") or ""),
-                      str(r.get("users", "")), str(r.get("changes", "")), str(r.get("failures", "")))
+                      str(r.get("users", "")), str(r.get("changes", "")), str(r.get("failures", "")),
+                      pending_text(r))
     Console(width=200).print(table)
 
 

@@ -97,6 +97,7 @@ class Change:
     count: int = 0
     examples: list[str] = field(default_factory=list)  # a few record names for the diff
     record_ids_ref: str | None = None
+    due_at: str | None = None  # not before this UTC time (a future leaver's removals); None: at once
 
 
 @dataclass

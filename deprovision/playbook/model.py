@@ -128,6 +128,21 @@ class Selectors(_Strict):
     where: str | None = Field(default=None, description="A SOQL condition on User, used as written.")
     on_missing: Literal["error", "warn"] = Field(default="error", description=(
         "A selector value that matches no user: 'error' stops the plan, 'warn' reports it and goes on."))
+    terminated_at: str | None = Field(default=None, description=(
+        "Leaving date (ISO date or date-time, UTC) of every user the CSV gives none. In the future: the "
+        "login is frozen and sessions and tokens end now (or at cut_access_at), the rest of the plan runs "
+        "at that time (`deprovision apply --due`)."))
+    cut_access_at: str | None = Field(default=None, description=(
+        "When a future leaver's login is frozen and sessions and OAuth tokens end (default: at once)."))
+
+    @field_validator("terminated_at", "cut_access_at")
+    @classmethod
+    def _moment(cls, value: str | None) -> str | None:
+        from deprovision.clock import parse
+
+        if value is not None and parse(value) is None:
+            raise ValueError(f"'{value}' is not an ISO date or date-time")
+        return value
 
     @field_validator("where")
     @classmethod
