@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deprovision.apply.operations import ASSIGNMENT_KEYS, change_object
+from deprovision.apply.operations import ASSIGNMENT_KEYS, USER_FIELD, change_object
 from deprovision.clock import iso
 from deprovision.drift.history import RunHistory
 from deprovision.drift.read import OrgView, moment
@@ -31,6 +31,30 @@ GRANTS = {
     "remove_opportunity_team": ("on the opportunity team of {label} again", ()),
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OBJECT_REMOVALS = {"PermissionSetLicenseAssign": "remove_permission_set_license",
+                    "UserPackageLicense": "remove_package_license", "UserTerritory2Association": "remove_territory",
+                    "AccountTeamMember": "remove_account_team", "OpportunityTeamMember": "remove_opportunity_team"}
+
+
+def _parent(row: dict[str, Any], rel: str, name: str) -> Any:
+    parent = row.get(rel)
+    return parent.get(name) if isinstance(parent, dict) else None
+
+
+def _grant_of(obj: str, row: dict[str, Any]) -> tuple[str | None, str]:
+    """The removal action for an assignment row and its label; None for what is never removed (a profile's
+    own permission set, memberships of system groups)."""
+    if obj == "PermissionSetAssignment":
+        if _parent(row, "PermissionSet", "IsOwnedByProfile"):
+            return None, ""
+        if row.get("PermissionSetGroupId"):
+            return "remove_permission_set_group", row["PermissionSetGroupId"]
+        return "remove_permission_set", _parent(row, "PermissionSet", "Name") or row.get("PermissionSetId") or ""
+    if obj == "GroupMember":
+        kind = {"Queue": "remove_queue", "Regular": "remove_public_group"}.get(_parent(row, "Group", "Type"))
+        return kind, _parent(row, "Group", "DeveloperName") or row.get("GroupId") or ""
+    keys = ASSIGNMENT_KEYS.get(obj, ())
+    return _OBJECT_REMOVALS.get(obj), str(row.get(keys[1]) if len(keys) > 1 else row.get("Id"))
 
 
 def natural_key(obj: str, data: dict[str, Any]) -> tuple:
@@ -161,6 +185,32 @@ class _Detector:
                                  obj, [row["Id"]], when, by, source,
                                  {"action": change.action, "label": change.label,
                                   "before": {f: row.get(f) for f in fields}}), row["Id"])
+        self._new_grants(run, names, after)
+
+    def _new_grants(self, run: RunHistory, names: dict[str, str], after: datetime | None) -> None:
+        """Assignments of the kinds the run removed, granted to its users after it finished."""
+        users_of: dict[str, set[str]] = {}
+        for change, _keys in run.done:
+            if change.action in GRANTS:
+                users_of.setdefault(change_object(change), set()).add(change.user_id)
+        for obj, rows in self.view.grants.items():
+            for row in rows:
+                user_id = row.get(USER_FIELD[obj])
+                created = moment(row.get("CreatedDate"))
+                if user_id not in users_of.get(obj, ()) or created is None or run.finished is None \
+                        or created <= run.finished:
+                    continue
+                action, label = _grant_of(obj, row)
+                if action is None:
+                    continue
+                words, actions = GRANTS[action]
+                name = names.get(user_id, user_id)
+                when, by, source = self.who(actions, name, after, row, "CreatedBy", "CreatedDate", label)
+                self.add(Finding(run.run_id, user_id, name, "regranted",
+                                 words.format(label=label).replace(" again", " after the run"), obj, [row["Id"]],
+                                 when, by, source, {"action": action, "label": label,
+                                                    "before": {f: row.get(f) for f in ASSIGNMENT_KEYS[obj]}}),
+                         row["Id"])
 
     def _owners(self, run: RunHistory, names: dict[str, str]) -> None:
         for change, keys in run.done_of("reassign_owner"):

@@ -50,13 +50,24 @@ def test_drift_finds_what_came_back_and_fix_removes_it(served_org, cli, tmp_path
     sf.PermissionSetAssignment.create({"AssigneeId": nina["id"],
                                        "PermissionSetId": removed["before"]["PermissionSetId"]})
     sf.Account.update(account["record_ids"][0], {"OwnerId": nina["id"]})
+    held = {c["before"].get("PermissionSetId") for c in plan["changes"] if c["user_id"] == nina["id"]}
+    extra = next(r for r in sf.query_all("SELECT Id, Name FROM PermissionSet WHERE IsOwnedByProfile = false "
+                                         "AND PermissionSetGroupId = null ORDER BY Name")["records"]
+                 if r["Id"] not in held)
+    sf.PermissionSetAssignment.create({"AssigneeId": nina["id"], "PermissionSetId": extra["Id"]})
     served_org.store.set_password(nina["id"], PASSWORD)
     _login_as(served_org, nina["username"])
 
     code, out, err = cli("drift", "--format", "json", env=env)
     assert code == 1, err
-    found = {f["kind"]: f for f in json.loads(out)["findings"] if f["user_id"] == nina["id"]}
-    assert set(found) == {"reactivated", "unfrozen", "regranted", "owned_again", "login"}
+    findings = [f for f in json.loads(out)["findings"] if f["user_id"] == nina["id"]]
+    granted = [f for f in findings if f["kind"] == "regranted"]
+    found = {f["kind"]: f for f in findings if f["kind"] != "regranted"}
+    assert set(found) == {"reactivated", "unfrozen", "owned_again", "login"} and len(granted) == 2
+    assert {f["what"] for f in granted} == {f"permission set {removed['label']} assigned again",
+                                            f"permission set {extra['Name']} assigned after the run"}
+    assert all((f["source"], f["by"]) == ("SetupAuditTrail", ADMIN_USERNAME) for f in granted)
+    found["regranted"] = next(f for f in granted if f["what"].endswith("again"))
     assert all(f["run_id"] == run_id and f["when"] for f in found.values())
     for kind in ("reactivated", "unfrozen", "regranted"):
         assert (found[kind]["source"], found[kind]["by"]) == ("SetupAuditTrail", ADMIN_USERNAME), kind
@@ -66,13 +77,14 @@ def test_drift_finds_what_came_back_and_fix_removes_it(served_org, cli, tmp_path
     assert (found["login"]["source"], found["login"]["by"]) == ("LoginHistory", nina["username"])
     assert f"{nina['username']}: user is active again at " in err and f"(run {run_id}; SetupAuditTrail)" in err
     drift_events = [e for e in _events(cli) if e["event"] == "drift_found"]
-    assert len(drift_events) == 5 and {e["run_id"] for e in drift_events} == {run_id}
+    assert len(drift_events) == 6 and {e["run_id"] for e in drift_events} == {run_id}
 
     fix = tmp_path / "fix.json"
     code, _, err = cli("drift", "--fix", "--out", fix, env=env)
     assert code == 1 and fix.exists(), err
     actions = sorted(c["action"] for c in json.loads(fix.read_text())["changes"])
-    assert actions == ["deactivate", "end_sessions", "freeze", "reassign_owner", "remove_permission_set"]
+    assert actions == ["deactivate", "end_sessions", "freeze", "reassign_owner", "remove_permission_set",
+                       "remove_permission_set"]
     code, _, err = cli("apply", fix, "--yes", env=env)
     assert code == 0, err
     assert sf.query(f"SELECT IsActive FROM User WHERE Id = '{nina['id']}'")["records"][0]["IsActive"] is False
