@@ -5,7 +5,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import fcntl
-import json
 import os
 import resource
 import sys
@@ -55,17 +54,32 @@ def _audit_event(name: str, **fields: Any) -> None:
 
 
 def _load_plan_file(path: Path) -> Plan:
-    """A saved plan (PLAN.json), through the plan package's loader when it has one (it checks sidecars)."""
-    import deprovision.plan as plan_pkg
+    """A saved plan (PLAN.json): sidecars checked, and with DEPROVISION_PLAN_KEY set its HMAC required."""
+    from deprovision.plan.approval import plan_key
+    from deprovision.plan.planfile import read_plan
 
-    for name in ("load_plan", "read_plan"):
-        loader = getattr(plan_pkg, name, None)
-        if callable(loader):
-            return loader(path)
+    return read_plan(path, key=plan_key())
+
+
+def _validate(client, plan: Plan, shown_as: str) -> None:
+    """The whole plan checked (shape, rules against the org) before anything is written; exit 2 if not."""
+    from deprovision.plan.validate import PlanInvalid, validate_plan
+
     try:
-        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInputError(f"{path}: not a plan file ({exc})") from exc
+        validate_plan(client, plan, shown_as)
+    except PlanInvalid as exc:
+        _audit_event("plan_refused", outcome="refused", reason_refused="invalid plan", problems=exc.problems[:200],
+                     playbook=(plan.playbook or {}).get("name"), org_id=plan.org_id)
+        raise
+
+
+def _bind_digests(**digests: str | None) -> None:
+    """Put the plan's digests (applied, approved) on the run's events, run_started included."""
+    from deprovision.audit import bind_run
+
+    fields = {k: v for k, v in digests.items() if v}
+    if fields:
+        bind_run(**fields)
 
 
 def _is_plan_file(path: Path) -> bool:
@@ -150,20 +164,25 @@ BULK_POLL_SECONDS = 5.0  # first wait before polling a Bulk API job (each poll i
 def _plan_from_playbook(client, path: Path, variables: dict[str, str]) -> Plan:
     from deprovision.apply.runs import utc_now
     from deprovision.plan import compute_plan, read_snapshot
+    from deprovision.plan.validate import attach_rules
     from deprovision.playbook import load_playbook
 
     playbook = load_playbook(path, variables)
     snapshot = read_snapshot(client, playbook)
-    return compute_plan(playbook, snapshot, created_at=utc_now())
+    return attach_rules(compute_plan(playbook, snapshot, created_at=utc_now()), playbook)
+
+
+def _check_org(client, plan: Plan) -> None:
+    """Refuse (exit 2) a saved plan made for another org."""
+    if not plan.org_id or (client.org_id and plan.org_id[:15] != client.org_id[:15]):
+        raise InvalidInputError(f"this plan was made for org {plan.org_id or '(none)'}, not {client.org_id}; "
+                                "nothing was written")
 
 
 def _check_fresh_plan(client, plan: Plan) -> None:
     """Refuse (exit 4) a saved plan whose rows moved since it was made; writes ``plan_refused``."""
-    from deprovision.plan import read_fingerprint, stale_rows
-
-    if plan.org_id and client.org_id and plan.org_id[:15] != client.org_id[:15]:
-        raise InvalidInputError(f"this plan was made for org {plan.org_id}, not {client.org_id}")
     from deprovision.apply.parallel import ParallelReads
+    from deprovision.plan import read_fingerprint, stale_rows
 
     moved = stale_rows(plan.fingerprint or {}, read_fingerprint(ParallelReads(client), plan))
     if moved:
@@ -180,14 +199,17 @@ def _check_fresh_plan(client, plan: Plan) -> None:
 @click.option("--var", "variables", multiple=True, metavar="KEY=VALUE", help="Playbook variable (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               help="Summary format; json prints the run result on stdout.")
+@click.option("--expect-digest", metavar="SHA256",
+              help="Apply the saved plan only if its digest (printed by `plan --out`) is this one.")
 @org_options
 @pass_app
-def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **kwargs) -> None:
+def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, expect_digest: str | None,
+          **kwargs) -> None:
     """Execute a playbook or a saved plan (PLAN.json) against the org.
 
     With a playbook: plans, shows the diff, asks for confirmation. With a saved plan: refuses it (exit 4)
     when the org moved since it was made. An interrupted run resumes where it stopped when the same
-    command is run again.
+    command is run again (against the run's own org when none is given).
     """
     if kwargs.get("due") or target is None:  # future leavers' removals, once their date has come
         from deprovision.cli.schedule_cli import apply_due
@@ -198,6 +220,8 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
     from deprovision.apply.preflight import check_api_budget
     from deprovision.cli.schedule_cli import run_now
     from deprovision.org import open_client
+    from deprovision.org.binding import check_same_org, connection_record, options_for_run
+    from deprovision.plan.approval import check_digest
 
     options = org_options_from(app, kwargs)
     state_dir = app.ensure_state_dir()
@@ -205,20 +229,25 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
     plan_file = _is_plan_file(target)
     if plan_file and var_map:
         raise InvalidInputError("--var applies to playbooks, not to a saved plan")
+    if expect_digest and not plan_file:
+        raise InvalidInputError("--expect-digest applies to a saved plan (PLAN.json), not to a playbook")
+    approved = check_digest(target, expect_digest) if expect_digest else None
     _configure_audit(state_dir)
     _mark("start")
+    folder = None
+    if plan_file:
+        file_sha = run_store.file_digest(target)
+        finished = run_store.find_run(state_dir, file_digest_value=file_sha, statuses=(run_store.STATUS_SUCCEEDED,))
+        if finished is not None:
+            info(f"Nothing to do: this plan was already applied by run {finished.run_id} (succeeded).")
+            return
+        folder = run_store.find_run(state_dir, file_digest_value=file_sha)
+        if folder is not None:
+            options = options_for_run(folder.read_summary(), options)
     with open_client(options, state_dir, bulk_poll_seconds=BULK_POLL_SECONDS) as client:
         _mark("connected")
-        folder = None
         hashing = None
         if plan_file:
-            file_sha = run_store.file_digest(target)
-            finished = run_store.find_run(state_dir, file_digest_value=file_sha,
-                                          statuses=(run_store.STATUS_SUCCEEDED,))
-            if finished is not None:
-                info(f"Nothing to do: this plan was already applied by run {finished.run_id} (succeeded).")
-                return
-            folder = run_store.find_run(state_dir, file_digest_value=file_sha)
             plan = _load_plan_file(target) if folder is None else None
             _mark("plan loaded")
             if plan is not None:  # the canonical hash (for the run's summary) while the org is read
@@ -230,6 +259,7 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
             folder = run_store.find_run(state_dir, playbook_key_value=run_store.playbook_key(plan),
                                         statuses=(run_store.STATUS_RUNNING, "scheduled"))
         if folder is not None:
+            check_same_org(folder.read_summary(), client, "resume")
             plan = folder.read_plan()
             info(f"Resuming unfinished run {folder.run_id} ({folder.read_summary().get('status')}) of this plan.")
             _confirm(f"Resume run {folder.run_id}?", yes)
@@ -241,6 +271,10 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
                 info("No changes: the org already matches the playbook. Nothing to do.")
                 return
             if plan_file:
+                _check_org(client, plan)
+            _validate(client, plan, str(target))
+            _mark("plan validated")
+            if plan_file:
                 _check_fresh_plan(client, plan)
                 _mark("fingerprint checked")
             _show_plan(plan, full=not plan_file or not yes)
@@ -249,9 +283,15 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, **
             if remaining is not None:
                 info(f"Pre-flight: about {needed:,} API calls needed, {remaining:,} left today.")
             digest = hashing.result() if hashing is not None else None
-            folder = run_store.create_run(state_dir, plan, plan_file=target if plan_file else None, digest=digest)
+            extra = {"connection": connection_record(options, client)}
+            if approved:
+                extra["approved_digest"] = approved
+            folder = run_store.create_run(state_dir, plan, plan_file=target if plan_file else None, digest=digest,
+                                          extra=extra)
             _mark("run folder written")
             info(f"Run {folder.run_id} started.")
+        summary = folder.read_summary()
+        _bind_digests(plan_digest=summary.get("plan_file_sha256"), approved_digest=summary.get("approved_digest"))
         with _run_lock(folder):
             result = run_now(client, plan, folder, progress=_progress(client, quiet=False))
     _mark("applied")
@@ -271,12 +311,16 @@ def verify(app, run_id: str, fmt: str, **kwargs) -> None:
     """Re-read the org: did every change of run RUN_ID hold? Exit 1 listing leftovers."""
     from deprovision.apply.verify import verify_run
     from deprovision.org import open_client
+    from deprovision.org.binding import check_same_org, options_for_run
 
     options = org_options_from(app, kwargs)
     state_dir = app.ensure_state_dir()
     folder = run_store.open_run(state_dir, run_id)
+    summary = folder.read_summary()
+    options = options_for_run(summary, options)
     _configure_audit(state_dir)
     with open_client(options, state_dir) as client:
+        check_same_org(summary, client, "verify")
         leftovers, checked = verify_run(client, folder.path, with_counts=True)
     plan = folder.read_plan()
     from deprovision.apply import audit_events
@@ -308,12 +352,16 @@ def rollback(app, run_id: str, yes: bool, fmt: str, **kwargs) -> None:
     """Reverse what run RUN_ID did (and only that), newest first, as a new run."""
     from deprovision.apply.rollback import execute_rollback, plan_rollback, render_rollback
     from deprovision.org import open_client
+    from deprovision.org.binding import check_same_org, connection_record, options_for_run
 
     options = org_options_from(app, kwargs)
     state_dir = app.ensure_state_dir()
     source = run_store.open_run(state_dir, run_id)
+    summary = source.read_summary()
+    options = options_for_run(summary, options)
     _configure_audit(state_dir)
     with open_client(options, state_dir) as client:
+        check_same_org(summary, client, "roll back")
         existing = run_store.find_run(state_dir, kind="rollback", statuses=(run_store.STATUS_RUNNING,))
         if existing is not None and existing.read_summary().get("rollback_of") == source.run_id:
             folder = existing
@@ -329,7 +377,9 @@ def rollback(app, run_id: str, yes: bool, fmt: str, **kwargs) -> None:
                 return
             info(render_rollback(plan))
             _confirm(f"Roll back {len(plan.changes)} changes of run {source.run_id}?", yes)
-            folder = run_store.create_run(state_dir, plan, kind="rollback", extra={"rollback_of": source.run_id})
+            folder = run_store.create_run(state_dir, plan, kind="rollback",
+                                          extra={"rollback_of": source.run_id,
+                                                 "connection": connection_record(options, client)})
             info(f"Rollback run {folder.run_id} started.")
         with _run_lock(folder):
             result = execute_rollback(client, plan, folder.path, progress=_progress(client, quiet=False))

@@ -80,7 +80,9 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
     from deprovision.contract import today_from
     from deprovision.org.connection import open_client
     from deprovision.plan import compute_plan, read_snapshot, render, write_plan
+    from deprovision.plan.approval import plan_digest, plan_key
     from deprovision.plan.render import summary_line, write_json
+    from deprovision.plan.validate import attach_rules
     from deprovision.playbook import load_playbook
     from deprovision.winddown import plan_facts, read_facts, with_section
 
@@ -91,7 +93,7 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
         snapshot = read_snapshot(client, book)
         wind = read_facts(client, book)  # wind-down playbooks: contract, export, licences
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    result = compute_plan(book, snapshot, created_at=created)
+    result = attach_rules(compute_plan(book, snapshot, created_at=created), book)
     result.wind_down = plan_facts(wind, book, result, today_from(None))
     color = fmt == "text" and is_tty() and not os.environ.get("NO_COLOR")
     if fmt == "json":
@@ -106,8 +108,11 @@ def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path 
         raise PlaybookError(f"the plan is blocked by {len(blocking)} problem(s); nothing was saved",
                             details=[w.message for w in blocking])
     if out:
-        sidecar = write_plan(result, out)
-        info(f"Saved the plan to {out}" + (f" (record ids in {sidecar.name})" if sidecar else "") + ".")
+        key = plan_key()
+        sidecar = write_plan(result, out, key=key)
+        info(f"Saved the plan to {out}" + (f" (record ids in {sidecar.name})" if sidecar else "")
+             + (", signed with DEPROVISION_PLAN_KEY" if key else "") + ".")
+        info(f"Plan digest: {plan_digest(out)}")
     if detailed_exitcode and result.changes:
         sys.exit(EXIT_CHANGES)
 

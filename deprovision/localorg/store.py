@@ -42,7 +42,16 @@ from deprovision.localorg.soql import tables
 from deprovision.localorg.soql.tables import sql_type
 
 API_VERSION = "59.0"
-ORG_ID = ids.make_id("00D", 1)
+ORG_ID = ids.make_id("00D", 1)  # the org id of databases created before each had its own
+
+
+def org_id_for(nonce: str) -> str:
+    """The org id of the database created with ``nonce`` (random, drawn once at creation): a valid
+    18-character ``00D`` id, so every local org has its own id as real orgs do."""
+    n = int.from_bytes(hashlib.sha256(nonce.encode()).digest()[:8], "big") % (62 ** 10 - 1) + 1
+    return ids.make_id("00D", n)
+
+
 _MEMORY = ":memory:"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INTERNAL_TABLES = (
@@ -273,7 +282,10 @@ class Store:
         store = cls(conn, str(path))
         create_tables(conn)
         if store._meta("org_id") is None:
-            store._set_meta("org_id", ORG_ID)
+            nonce = secrets.token_hex(16)
+            store._set_meta("db_nonce", nonce)
+            store._set_meta("org_id", org_id_for(nonce))
+            store.org_id = org_id_for(nonce)
             store._set_meta("settings", store.settings.to_json())
         return store
 

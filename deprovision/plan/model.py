@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: plans carry ``rules`` (the playbook's protect rules and limits)
+READABLE_VERSIONS = (1, 2)  # version 1 plans (no rules) are still read: runs made with them stay usable
 
 # Phases, in the order apply runs them.
 PHASE_FREEZE = "freeze"
@@ -143,6 +144,9 @@ class Plan:
     backup_objects: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
     backup_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # user id -> object -> records
+    # the playbook's guards, re-checked against the org at apply:
+    # {"protect": {"usernames": [...], "ids": [...], "profiles": [...]}, "limits": {"max_users": N}}
+    rules: dict[str, Any] = field(default_factory=dict)
     wind_down: dict[str, Any] = field(default_factory=dict)  # contract, export, licences (wind-downs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,6 +176,7 @@ class Plan:
             backup_objects=data.get("backup_objects", []),
             format_version=data.get("format_version", FORMAT_VERSION),
             backup_counts=data.get("backup_counts", {}),
+            rules=data.get("rules") or {},
             wind_down=data.get("wind_down") or {},
         )
 

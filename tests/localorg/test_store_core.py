@@ -33,7 +33,9 @@ def test_open_creates_tables_and_indexes(tmp_path):
     columns = [r["name"] for r in store.select('PRAGMA table_info("OauthToken")')]
     assert columns[0] == "_rowid" and "Id" in columns
     store.close()
-    assert Store.open(tmp_path / "org.db").org_id == ids.make_id("00D", 1)
+    org_id = Store.open(tmp_path / "org.db").org_id  # kept when the database is opened again
+    assert org_id == store.org_id and org_id.startswith("00D") and ids.is_valid_id(org_id)
+    assert Store.open(tmp_path / "other.db").org_id != org_id  # each database has its own
 
 
 def test_create_sets_system_fields_and_ids(store):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from deprovision.localorg import ids
 from deprovision.localorg.seed.common import Seeder
-from deprovision.localorg.store import ORG_ID, Store
+from deprovision.localorg.store import Store
 
 ADMIN_USERNAME = "admin@acme.example"
 # Local-only credentials of the seeded org (documented in docs/demo-org.md).
@@ -46,7 +46,7 @@ def build_empty(store: Store, seeder: Seeder) -> OrgBase:
     base = OrgBase()
     seeder.add("Organization", {"Name": "Acme Industries", "InstanceName": "LOCAL1", "IsSandbox": False,
                                 "OrganizationType": "Enterprise Edition", "DefaultLocaleSidKey": "en_US",
-                                "TimeZoneSidKey": "America/Los_Angeles"}, record_id=ORG_ID)
+                                "TimeZoneSidKey": "America/Los_Angeles"}, record_id=store.org_id)
     for name, key, total in LICENSES:
         base.licenses[name] = seeder.add("UserLicense", {"Name": name, "LicenseDefinitionKey": key,
                                                          "TotalLicenses": total, "UsedLicenses": 0,
