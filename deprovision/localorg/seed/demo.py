@@ -665,6 +665,59 @@ class DemoBuilder:
                               "CronExpression": "0 0 3 ? * SUN"})
 
 
+    def build_files_and_contracts(self) -> None:
+        """Files (ContentDocument/ContentVersion with small bytes and a link to the record), attachments,
+        notes, campaigns, contracts, orders and assets: the fixed leavers own some of each. A random
+        sequence of its own, so the other records stay as they were."""
+        from deprovision.localorg import files
+
+        if schema.get_object("ContentVersion") is None:
+            return
+        rng = random.Random(RANDOM_SEED + 7)
+        s, conn = self.s, self.store.conn
+        owners = [self.u(f"{name}@{DOMAIN}") for name in FIXED_RECORDS]
+        marketing = [p.id for p in self.people if p.department == "Marketing" and p.active][:6] or owners
+        campaigns = []
+        for n, label in enumerate(("Spring Launch", "Partner Summit", "Q4 Webinar Series", "Trade Show Berlin")):
+            campaigns.append(s.add("Campaign", {"Name": label, "Type": rng.choice(("Webinar", "Conference", "Email")),
+                                                "Status": "Completed" if n < 2 else "In Progress", "IsActive": n >= 2,
+                                                "OwnerId": owners[3] if n % 2 else marketing[n % len(marketing)],
+                                                "BudgetedCost": 5000.0 * (n + 1)}))
+        for owner in owners:
+            for k, aid in enumerate(self.accounts_by_owner.get(owner, [])[:4]):
+                start = date(2026, 1 + k, 1)
+                contract = s.add("Contract", {"AccountId": aid, "OwnerId": owner, "StartDate": start.isoformat(),
+                                              "ContractTerm": 12, "Status": "Activated" if k % 2 == 0 else "Draft",
+                                              "StatusCode": "Activated" if k % 2 == 0 else "Draft",
+                                              "ContractNumber": f"{self.s.counters.get('Contract', 0):08d}"})
+                s.add("Order", {"AccountId": aid, "ContractId": contract, "OwnerId": owner, "Status": "Draft",
+                                "StatusCode": "Draft", "EffectiveDate": start.isoformat(),
+                                "OrderNumber": f"{self.s.counters.get('Order', 0):08d}"})
+                s.add("Asset", {"AccountId": aid, "OwnerId": owner, "Name": f"Platform licence {k + 1}",
+                                "Status": "Installed", "Quantity": float(rng.randint(5, 50))})
+                s.add("Note", {"ParentId": aid, "OwnerId": owner, "Title": f"Call notes {k + 1}",
+                               "Body": "Discussed renewal and open support cases."})
+                body = f"Quote for account {aid}, revision {k + 1}\n".encode()
+                attachment = s.add("Attachment", {"ParentId": aid, "OwnerId": owner, "Name": f"quote-{k + 1}.txt",
+                                                  "ContentType": "text/plain", "BodyLength": len(body)})
+                s.rows["Attachment"][-1]["Body"] = files.put(conn, "Attachment", attachment, "Body", body)
+                data = bytes(rng.randrange(256) for _ in range(64 + 16 * k))
+                document = s.new_id("ContentDocument")
+                version = s.new_id("ContentVersion")
+                facts = files.file_facts(f"proposal-{k + 1}.pdf", data)
+                s.add("ContentDocument", {"OwnerId": owner, "Title": f"Proposal {k + 1}", "PublishStatus": "P",
+                                          "LatestPublishedVersionId": version, **facts}, record_id=document)
+                s.add("ContentVersion", {"ContentDocumentId": document, "OwnerId": owner, "Title": f"Proposal {k + 1}",
+                                         "PathOnClient": f"proposal-{k + 1}.pdf", "VersionNumber": "1",
+                                         "IsLatest": True, "FirstPublishLocationId": aid,
+                                         "VersionData": files.put(conn, "ContentVersion", version, "VersionData", data),
+                                         **facts}, record_id=version)
+                s.add("ContentDocumentLink", {"ContentDocumentId": document, "LinkedEntityId": aid,
+                                              "ShareType": "V", "Visibility": "AllUsers"})
+                s.add("ContentDocumentLink", {"ContentDocumentId": document, "LinkedEntityId": owner,
+                                              "ShareType": "I", "Visibility": "AllUsers"})
+
+
 FIXED_PASSWORD_USERS = ("admin", "ops", "nina.patel", "li.wei", "diego.ramos", "sofia.rossi", "omar.haddad",
                         "grace.kim", "harriet.cole", *(f"contractor{n:02d}" for n in range(1, 13)))
 
@@ -676,6 +729,7 @@ def build_demo(store: Store, seeder: Seeder, base: OrgBase) -> None:
     b.build_users()
     b.build_access()
     b.build_records()
+    b.build_files_and_contracts()
     seeder.flush()
     store.configure(default_case_owner_id=b.u(f"ops@{DOMAIN}"), web_to_lead_creator_id=b.u(f"ops@{DOMAIN}"),
                     default_workflow_user_id=base.admin_id)
