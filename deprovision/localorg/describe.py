@@ -68,6 +68,7 @@ def global_entry(spec: s.ObjectSpec, api_version: str) -> dict[str, Any]:
     """One ``sobjects`` entry of describeGlobal."""
     entry = {"activateable": False, "associateEntityType": None, "associateParentEntity": None}
     entry.update(_object_flags(spec))
+    del entry["compactLayoutable"]  # a describe key, not a describeGlobal one
     entry["urls"] = _urls(spec, api_version)
     return dict(sorted(entry.items()))
 
@@ -108,6 +109,8 @@ def describe_field(f: s.FieldSpec) -> dict[str, Any]:
     long_text = f.type == s.TEXTAREA and f.length > 255
     compound = f.type in s.COMPOUND_TYPES
     default_value = extras.get("defaultValue")
+    if default_value is None and f.type == s.BOOLEAN and not f.calculated:
+        default_value = bool(f.default)  # recorded describes: every boolean's defaultValue is false or true
     picklist = []
     labels = f.picklist_labels or f.picklist_values
     for value, label in zip(f.picklist_values, labels, strict=False):
@@ -205,7 +208,6 @@ def describe(schema: s.Schema, spec: s.ObjectSpec, api_version: str) -> dict[str
         "namedLayoutInfos": [], "networkScopeFieldName": spec.flag("networkScopeFieldName", None),
         "recordTypeInfos": _record_type_infos(spec, api_version),
         "searchLayoutable": bool(spec.flag("searchLayoutable", not spec.setup)),
-        "sobjectDescribeOption": "FULL",
         "supportedScopes": _plain(spec.flag("supportedScopes", ())) or [],
         "urls": _urls(spec, api_version),
     }

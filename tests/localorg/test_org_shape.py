@@ -93,13 +93,14 @@ def _fields(described: dict) -> dict[str, dict]:
 @pytest.mark.parametrize("obj", sorted(EXPECTED_FIELDS))
 def test_standard_objects_have_their_documented_fields(sf, obj):
     described = getattr(sf, obj).describe()
-    assert DESCRIBE_KEYS <= set(described)
+    assert set(described) == DESCRIBE_KEYS
     fields = _fields(described)
     assert set(EXPECTED_FIELDS[obj]) <= set(fields)
     for f in described["fields"]:
-        assert FIELD_KEYS <= set(f), f["name"]
+        assert set(f) == FIELD_KEYS, f["name"]
     assert fields["Id"]["defaultedOnCreate"] is True and fields["Id"]["nillable"] is False
     assert fields["Id"]["idLookup"] is True and fields["Id"]["type"] == "id"
+    assert fields["IsDeleted"]["defaultValue"] is False and fields["IsDeleted"]["nillable"] is False
     for name in ("CreatedDate", "CreatedById", "LastModifiedDate", "SystemModstamp"):
         assert fields[name]["defaultedOnCreate"] is True and fields[name]["createable"] is False, name
     master = described["recordTypeInfos"][-1]
@@ -150,7 +151,7 @@ def test_describe_global_entries(sf):
     assert body["encoding"] == "UTF-8" and body["maxBatchSize"] == 200
     by_name = {o["name"]: o for o in body["sobjects"]}
     for entry in body["sobjects"]:
-        assert GLOBAL_KEYS <= set(entry), entry["name"]
+        assert set(entry) == GLOBAL_KEYS, entry["name"]
     assert by_name["Account"]["replicateable"] is True and by_name["Account"]["triggerable"] is True
     assert by_name["UserLogin"]["replicateable"] is False and by_name["UserLogin"]["createable"] is False
     for name in ("Campaign", "Contract", "Order", "Asset", "Solution", "ContentDocument", "ContentVersion",
