@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from deprovision.localorg import errors, schema
+from deprovision.localorg import errors, schema, visibility
 from deprovision.localorg import settings as org_settings
 
 if TYPE_CHECKING:
@@ -96,6 +96,8 @@ def check_reference_target(store: Store, spec: Spec, f: schema.FieldSpec, target
     if target.name == "User" and not row["IsActive"] and (f.name == "OwnerId" or (spec.name, f.name) in INACTIVE_GUARDED):
         if not store.settings.update_records_with_inactive_owners:
             raise errors.INACTIVE_OWNER_OR_USER("operation performed with inactive User")
+    if f.name == "OwnerId" and target.name == "User":
+        visibility.check_owner_licence(store, spec, row)  # Chatter Free / Platform licences own only some objects
     if f.name == "OwnerId" and target.name == "Group":
         if row["Type"] != "Queue" or not spec.queue_ownable:
             raise errors.FIELD_INTEGRITY_EXCEPTION(f"Owner ID: id value of incorrect type: {row['Id']}", ["OwnerId"])

@@ -46,6 +46,9 @@ class OrgSettings:
     # --- sessions: an access token stops working after this many requests (None: never)
     token_max_uses: int | None = None
     freeze_ends_sessions: bool = False
+    # --- the API user's permissions (API names without "Permissions": CustomizeApplication,
+    # ManagePvtRptsAndDashbds, ...; None: all of them, as a System Administrator has): ``visibility.py``
+    api_user_permissions: list[str] | None = None
     # --- error codes Salesforce does not document (reference/salesforce-api.md, 1.2 and 3.1)
     profile_owned_psa_error_code: str = "INVALID_OPERATION"
     profile_owned_psa_message: str = MSG_PROFILE_OWNED_PSA

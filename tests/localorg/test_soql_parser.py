@@ -170,10 +170,11 @@ def test_mixing_and_or_without_parentheses_is_malformed():
 
 
 @pytest.mark.parametrize("soql", [
-    "SELECT Id, (SELECT Id FROM Contacts) FROM Account",
     "SELECT FIELDS(ALL) FROM Account LIMIT 200",
-    "SELECT TYPEOF What WHEN Account THEN Name END FROM Task",
-    "SELECT Id FROM Account USING SCOPE mine",
+    "SELECT Id, (SELECT Id, (SELECT Id FROM Cases) FROM Contacts) FROM Account",
+    "SELECT TYPEOF What WHEN Account THEN Name FROM Task",
+    "SELECT TYPEOF What END FROM Task",
+    "SELECT Id FROM Account USING mine",
     "SELECT Id FROM Account WHERE Name INCLUDES ('a')",
     "SELECT Id FROM Account LIMIT 1.5",
     "SELECT Id FROM Account LIMIT -1",

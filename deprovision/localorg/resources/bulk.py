@@ -147,6 +147,7 @@ class _Job:
     result_path: str | None = None
     row_offsets: array = field(default_factory=lambda: array("q"))
     header_line: bytes = b""
+    viewer: Any = None  # a query job reads as its creator (``visibility``)
 
     @property
     def delimiter(self) -> str:
@@ -509,6 +510,9 @@ def create_query_job(ctx: Ctx, request: Request) -> Response:
     spec = schema.get_object(job.object)
     if spec is not None:
         job.object = spec.name
+    from deprovision.localorg.resources.query import running_user
+
+    job.viewer = running_user(ctx)
     ctx.app.jobs.add(job)
     created = job.info()  # as created: the worker may finish before this response is written
     ctx.app.jobs.submit(_process_query, ctx.store, job)
@@ -580,7 +584,7 @@ def _process_query(store: Any, job: _Job) -> None:
     job.result_path = path
     try:
         with os.fdopen(fd, "wb") as out:
-            _, rows = open_stream(store, job.query or "", job.operation == "queryAll", job.api_version)
+            _, rows = open_stream(store, job.query or "", job.operation == "queryAll", job.api_version, job.viewer)
             columns = _columns(job.query or "")
             job.header_line = _csv_line(columns, job.delimiter, job.newline).encode("utf-8")
             position = 0

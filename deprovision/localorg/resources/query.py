@@ -41,21 +41,23 @@ def batch_size(request: Request) -> int:
     return max(MIN_BATCH, min(MAX_BATCH, int(m.group(1))))
 
 
-def open_stream(store: Any, soql: str, include_deleted: bool,
-                api_version: str = "62.0") -> tuple[int, Iterator[dict]]:
+def open_stream(store: Any, soql: str, include_deleted: bool, api_version: str = "62.0",
+                viewer: Any = None) -> tuple[int, Iterator[dict]]:
     """``(total_size, rows)`` streamed from the SOQL engine: over a connection of the stream's own when the
     store offers one (a snapshot: count and rows agree, and the store's connection stays free to write while
-    other processes write too), else over the store's connection."""
+    other processes write too), else over the store's connection. ``viewer``: who runs it (``visibility``)."""
     from deprovision.localorg.soql import iter_execute
 
     opener = getattr(store, "stream_connection", None)
     own = opener() if callable(opener) else None
     if own is None:
         with store_lock(store):
-            return iter_execute(store.conn, soql, include_deleted=include_deleted, api_version=api_version)
+            return iter_execute(store.conn, soql, include_deleted=include_deleted, api_version=api_version,
+                                viewer=viewer)
     try:
         own.execute("BEGIN")  # one read snapshot for the count and every page
-        total, rows = iter_execute(own, soql, include_deleted=include_deleted, api_version=api_version)
+        total, rows = iter_execute(own, soql, include_deleted=include_deleted, api_version=api_version,
+                                   viewer=viewer)
     except BaseException:
         own.close()
         raise
@@ -89,6 +91,7 @@ class QueryCursor:
     total: int
     rows: Iterator[dict]
     api_version: str = "62.0"
+    viewer: Any = None
     position: int = 0
     lookahead: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -115,7 +118,8 @@ class QueryCursor:
         """Move to ``offset`` (re-running the query when asked to go back)."""
         if offset < self.position:
             self.close(store)
-            self.total, self.rows = open_stream(store, self.soql, self.include_deleted, self.api_version)
+            self.total, self.rows = open_stream(store, self.soql, self.include_deleted, self.api_version,
+                                                self.viewer)
             self.position, self.lookahead = 0, []
         while self.position < offset:
             _, done = self.take(store, min(offset - self.position, 10_000))
@@ -180,13 +184,24 @@ def _run(ctx: Ctx, request: Request, include_deleted: bool) -> Response:
         from deprovision.localorg.soql import column_metadata
 
         return Response.json(column_metadata(soql))
-    total, rows = open_stream(ctx.store, soql, include_deleted, ctx.version)
-    cursor = QueryCursor("01g" + secrets.token_hex(8)[:15], soql, include_deleted, total, rows, ctx.version)
+    viewer = running_user(ctx)
+    total, rows = open_stream(ctx.store, soql, include_deleted, ctx.version, viewer)
+    cursor = QueryCursor("01g" + secrets.token_hex(8)[:15], soql, include_deleted, total, rows, ctx.version,
+                         viewer)
     with cursor.lock:
         response = _page(ctx, cursor, request)
         if cursor.lookahead:
             ctx.app.cursors.add(cursor)
     return response
+
+
+def running_user(ctx: Ctx) -> Any:
+    """The ``visibility.Viewer`` of the request's user (what its queries may see)."""
+    from deprovision.localorg.visibility import viewer_for
+
+    if not hasattr(ctx.store, "settings"):
+        return None
+    return viewer_for(ctx.store, ctx.user)
 
 
 def query(ctx: Ctx, request: Request) -> Response:

@@ -20,6 +20,7 @@ from deprovision.localorg.soql.compiler import CompiledQuery, compile_query
 from deprovision.localorg.soql.metadata import column_metadata
 from deprovision.localorg.soql.parser import parse
 from deprovision.localorg.soql.tables import create_tables
+from deprovision.localorg.visibility import Viewer
 
 __all__ = [
     "Query", "QueryResult", "column_metadata", "compile_soql", "create_tables", "execute", "iter_execute",
@@ -37,9 +38,10 @@ class QueryResult:
     total_size: int = 0
 
 
-def compile_soql(soql: str, *, include_deleted: bool = False, api_version: str = "62.0") -> CompiledQuery:
+def compile_soql(soql: str, *, include_deleted: bool = False, api_version: str = "62.0",
+                 viewer: Viewer | None = None) -> CompiledQuery:
     """Parse and translate ``soql``; raises MALFORMED_QUERY / INVALID_TYPE / INVALID_FIELD."""
-    return compile_query(parse(soql), include_deleted=include_deleted, api_version=api_version)
+    return compile_query(parse(soql), include_deleted=include_deleted, api_version=api_version, viewer=viewer)
 
 
 def _count(conn: sqlite3.Connection, compiled: CompiledQuery) -> int:
@@ -48,17 +50,22 @@ def _count(conn: sqlite3.Connection, compiled: CompiledQuery) -> int:
 
 
 def execute(conn: sqlite3.Connection, soql: str, *, include_deleted: bool = False,
-            api_version: str = "62.0") -> QueryResult:
-    """Run ``soql`` and return every record (use ``iter_execute`` for large results)."""
-    compiled = compile_soql(soql, include_deleted=include_deleted, api_version=api_version)
+            api_version: str = "62.0", viewer: Viewer | None = None) -> QueryResult:
+    """Run ``soql`` and return every record (use ``iter_execute`` for large results). ``viewer`` is the running
+    user (None: the system, which sees every row)."""
+    compiled = compile_soql(soql, include_deleted=include_deleted, api_version=api_version, viewer=viewer)
     if compiled.count_only:
         return QueryResult([], _count(conn, compiled))
-    records = [compiled.shape(row) for row in conn.execute(compiled.sql, compiled.params)]
+    rows = conn.execute(compiled.sql, compiled.params).fetchall()
+    records = [compiled.record(conn, row) for row in rows]
     return QueryResult(records, len(records))
 
 
-def _stream(cursor: sqlite3.Cursor, compiled: CompiledQuery) -> Iterator[dict]:
+def _stream(cursor: sqlite3.Cursor, compiled: CompiledQuery, conn: sqlite3.Connection) -> Iterator[dict]:
     shape = compiled.shape
+    if compiled.children:
+        def shape(row: object) -> dict:
+            return compiled.record(conn, row)  # type: ignore[arg-type]
     try:
         while rows := cursor.fetchmany(FETCH_SIZE):
             for row in rows:
@@ -68,9 +75,9 @@ def _stream(cursor: sqlite3.Cursor, compiled: CompiledQuery) -> Iterator[dict]:
 
 
 def iter_execute(conn: sqlite3.Connection, soql: str, *, include_deleted: bool = False,
-                 api_version: str = "62.0") -> tuple[int, Iterator[dict]]:
+                 api_version: str = "62.0", viewer: Viewer | None = None) -> tuple[int, Iterator[dict]]:
     """``totalSize`` first, then the records streamed from a SQLite cursor (memory stays flat)."""
-    compiled = compile_soql(soql, include_deleted=include_deleted, api_version=api_version)
+    compiled = compile_soql(soql, include_deleted=include_deleted, api_version=api_version, viewer=viewer)
     if compiled.count_only:
         return _count(conn, compiled), iter(())
     if compiled.aggregate:
@@ -78,4 +85,4 @@ def iter_execute(conn: sqlite3.Connection, soql: str, *, include_deleted: bool =
         return len(records), iter(records)
     total = _count(conn, compiled)
     cursor = conn.execute(compiled.sql, compiled.params)
-    return total, _stream(cursor, compiled)
+    return total, _stream(cursor, compiled, conn)

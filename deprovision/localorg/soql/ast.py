@@ -31,10 +31,47 @@ class Aggregate:
 
 
 @dataclass(frozen=True)
+class TypeOfWhen:
+    """``WHEN User THEN Username, Email`` inside a TYPEOF."""
+
+    type_name: str
+    fields: tuple[FieldPath, ...]
+    pos: int
+
+
+@dataclass(frozen=True)
+class TypeOf:
+    """``TYPEOF Owner WHEN User THEN Username WHEN Group THEN Name ELSE Name END`` (SOQL and SOSL
+    Reference, "TYPEOF"): the fields to read depend on the type of a polymorphic relationship's record."""
+
+    relationship: str
+    whens: tuple[TypeOfWhen, ...]
+    else_fields: tuple[FieldPath, ...]
+    pos: int
+
+    @property
+    def text(self) -> str:
+        return self.relationship
+
+
+@dataclass(frozen=True)
+class SubQuery:
+    """``(SELECT ... FROM Contacts ...)`` in the SELECT list: a parent-to-child relationship query, its
+    FROM naming a child relationship of the outer object."""
+
+    query: Query
+    pos: int
+
+    @property
+    def text(self) -> str:
+        return self.query.object_name
+
+
+@dataclass(frozen=True)
 class SelectItem:
     """One entry of the SELECT list, with its alias if any."""
 
-    expr: FieldPath | Aggregate
+    expr: FieldPath | Aggregate | TypeOf | SubQuery
     alias: str | None = None
 
 
@@ -132,6 +169,8 @@ class Query:
     limit: int | None = None
     offset: int | None = None
     source: str = field(default="", compare=False, repr=False)
+    scope: str | None = None  # USING SCOPE filterScope, as written
+    scope_pos: int = 0
 
     @property
     def is_count_only(self) -> bool:

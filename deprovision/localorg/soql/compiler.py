@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
-from deprovision.localorg import schema
-from deprovision.localorg.errors import MALFORMED_QUERY
+from deprovision.localorg import schema, visibility
+from deprovision.localorg.errors import INVALID_FIELD, MALFORMED_QUERY
 from deprovision.localorg.soql import ast
 from deprovision.localorg.soql.lexer import error_at
-from deprovision.localorg.soql.resolve import Column, Scope, new_aliases, resolve_object
-from deprovision.localorg.soql.shaping import AggregateShaper, RecordShaper, converter
+from deprovision.localorg.soql.resolve import (
+    CUSTOM_FIELD_HINT,
+    Column,
+    Scope,
+    field_sql,
+    new_aliases,
+    polymorphic_field,
+    resolve_child_relationship,
+    resolve_object,
+)
+from deprovision.localorg.soql.shaping import AggregateShaper, RecordShaper, converter, record_url
+from deprovision.localorg.soql.tables import quote
 from deprovision.localorg.soql.values import (
     ID_TYPES,
     NUMBER_TYPES,
@@ -35,11 +46,69 @@ class CompiledQuery:
     count_only: bool
     aggregate: bool
     shape: Callable[[Sequence], dict]
+    children: list[ChildQuery] = field(default_factory=list)
+
+    def record(self, conn: Any, row: Sequence) -> dict:
+        """The record of ``row``, child relationship queries answered (they read through ``conn``)."""
+        out = self.shape(row)
+        for child in self.children:
+            out[child.key] = child.fetch(conn, row[0])
+        return out
 
     def total_from_count(self, n: int) -> int:
         """The number of records a query returns, given how many rows match its WHERE."""
         n = max(0, n - (self.offset or 0))
         return n if self.limit is None else min(n, self.limit)
+
+
+# Salesforce's answers for semi-joins it does not take (messages as real orgs send them: MALFORMED_QUERY).
+SEMI_JOIN_OR = "Semi join sub-selects are not allowed with the 'OR' operator"
+SEMI_JOIN_NESTED = ("Semi join sub-selects are only allowed at the top level WHERE expressions and not in nested "
+                    "WHERE expressions.")
+
+
+@dataclass
+class ChildQuery:
+    """A parent-to-child relationship query: one SELECT per parent record, the parent's Id its first parameter.
+
+    Real orgs answer each parent's children as ``{"totalSize", "done", "records"}``, or null when there are
+    none (recorded in salesforcecli/plugin-data ``test/test-files/soqlQuery.exemplars.ts``, ``subQuery``)."""
+
+    key: str
+    sql: str
+    params: list
+    shape: Callable[[Sequence], dict]
+
+    def fetch(self, conn: Any, parent_id: object) -> dict | None:
+        if parent_id is None:
+            return None
+        records = [self.shape(row) for row in conn.execute(self.sql, [parent_id, *self.params])]
+        if not records:
+            return None
+        return {"totalSize": len(records), "done": True, "records": records}
+
+
+def check_semi_joins(soql: str, where: ast.Condition | None) -> None:
+    """Semi-joins only at the top level of WHERE (alone or ANDed), never beside an OR (SOQL and SOSL
+    Reference, "Semi-Joins with IN and Anti-Joins with NOT IN": no semi-joins in OR, nested conditions)."""
+    def walk(cond: ast.Condition, top: bool) -> None:
+        if isinstance(cond, ast.SemiJoin):
+            if not top:
+                raise MALFORMED_QUERY(SEMI_JOIN_NESTED)
+        elif isinstance(cond, ast.BoolOp):
+            if cond.op == "OR":
+                if top and any(isinstance(c, ast.SemiJoin) for c in cond.items):
+                    raise MALFORMED_QUERY(SEMI_JOIN_OR)
+                for c in cond.items:
+                    walk(c, False)
+            else:  # AND: its own semi-joins are at the top level when it is; its nested groups are not
+                for c in cond.items:
+                    walk(c, top and isinstance(c, ast.SemiJoin))
+        elif isinstance(cond, ast.Not):
+            walk(cond.item, False)
+
+    if where is not None:
+        walk(where, True)
 
 
 def _balanced(op: str, parts: list[str], chunk: int = 32) -> str:
@@ -56,13 +125,16 @@ def _nocase(column: Column) -> str:
 
 
 class _Compiler:
-    def __init__(self, query: ast.Query, *, include_deleted: bool, api_version: str, today: date) -> None:
+    def __init__(self, query: ast.Query, *, include_deleted: bool, api_version: str, today: date,
+                 viewer: visibility.Viewer | None = None, soql: str | None = None) -> None:
         self.query = query
-        self.soql = query.source
+        self.soql = soql if soql is not None else query.source
         self.include_deleted = include_deleted
         self.api_version = api_version
         self.today = today
+        self.viewer = viewer
         self.aliases = new_aliases()
+        self.children: list[ChildQuery] = []
 
     # --- conditions ------------------------------------------------------------------------------
     def condition(self, cond: ast.Condition, scope: Scope, params: list, *, negated: bool = False) -> str:
@@ -175,6 +247,9 @@ class _Compiler:
             raise error_at(MALFORMED_QUERY, self.soql, sub.select[0].expr.pos,
                            "semi join sub-selects must select exactly one Id or reference field")
         where = [] if self.include_deleted else [f'{inner.alias}."IsDeleted" = 0']
+        visible = visibility.row_filter(spec, inner.alias, self.viewer, None, params)
+        if visible:
+            where.append(visible)
         if sub.where is not None:
             where.append(self.condition(sub.where, inner, params))
         if cond.negated:
@@ -225,10 +300,18 @@ class _Compiler:
         return f"{agg.function}({column.sql}{_nocase(column)})", converter(column.field)
 
     # --- whole query -----------------------------------------------------------------------------
-    def compile(self) -> CompiledQuery:
+    def compile(self, *, child_of: tuple[schema.ObjectSpec, schema.FieldSpec] | None = None) -> CompiledQuery:
+        """The whole query; ``child_of`` (child object, its field naming the parent) for a relationship
+        sub-select, whose SQL then takes the parent's Id as its first parameter."""
         q = self.query
-        spec = resolve_object(self.soql, q.object_name, q.object_pos)
+        spec = child_of[0] if child_of else resolve_object(self.soql, q.object_name, q.object_pos)
         scope = Scope(self.soql, spec, self.aliases)
+        check_semi_joins(self.soql, q.where)
+        filter_scope = None
+        if q.scope is not None:
+            filter_scope = visibility.canonical_scope(spec, q.scope)
+            if filter_scope is None:  # Salesforce's wording for this is not documented
+                raise error_at(MALFORMED_QUERY, self.soql, q.scope_pos, f"unexpected token: '{q.scope}'")
         if q.is_count_only:
             pass
         elif any(isinstance(s.expr, ast.Aggregate) and s.expr.field is None and s.expr.function == "COUNT"
@@ -243,8 +326,13 @@ class _Compiler:
             group_sql = ""
             if q.having is not None:
                 raise error_at(MALFORMED_QUERY, self.soql, q.object_pos, "HAVING requires GROUP BY")
-        where_params: list = []
+        where_params: list = [None] if child_of is not None else []  # the parent's Id, bound per parent
         where = [] if self.include_deleted else [f'{scope.alias}."IsDeleted" = 0']
+        if child_of is not None:
+            where.insert(0, f'{scope.alias}.{quote(child_of[1].name)} = ?')
+        visible = visibility.row_filter(spec, scope.alias, self.viewer, filter_scope, where_params)
+        if visible:
+            where.append(visible)
         if q.where is not None:
             where.append(self.condition(q.where, scope, where_params))
         having_params: list = []
@@ -268,7 +356,7 @@ class _Compiler:
         return CompiledQuery(
             sql=sql, params=where_params + having_params, count_sql=count_sql,
             count_params=where_params + having_params, limit=q.limit, offset=q.offset,
-            count_only=q.is_count_only, aggregate=aggregate, shape=shape,
+            count_only=q.is_count_only, aggregate=aggregate, shape=shape, children=self.children,
         )
 
     def check_grouped(self, cond: ast.Condition, scope: Scope) -> None:
@@ -293,6 +381,21 @@ class _Compiler:
         seen: set[tuple[str, ...]] = set()
         for item in self.query.select:
             expr = item.expr
+            if isinstance(expr, ast.SubQuery):
+                child = self.child_query(expr, scope)
+                if (child.key.lower(),) in seen:
+                    raise error_at(MALFORMED_QUERY, self.soql, expr.pos, f"duplicate field selected: {child.key}")
+                seen.add((child.key.lower(),))
+                columns.append("NULL")  # keeps the relationship's place among the fields
+                shaper.add_field((child.key,), len(columns) - 1, None)
+                self.children.append(child)
+                continue
+            if isinstance(expr, ast.TypeOf):
+                key = self.typeof_select(expr, scope, columns, shaper)
+                if (key.lower(),) in seen:
+                    raise error_at(MALFORMED_QUERY, self.soql, expr.pos, f"duplicate field selected: {key}")
+                seen.add((key.lower(),))
+                continue
             if item.alias is not None:
                 raise error_at(MALFORMED_QUERY, self.soql, expr.pos + len(expr.text) + 1,
                                f"unexpected token: '{item.alias}'")
@@ -313,6 +416,72 @@ class _Compiler:
             shaper.add_field(column.key, len(columns) - 1, converter(column.field))
         return columns, shaper
 
+    def child_query(self, item: ast.SubQuery, scope: Scope) -> ChildQuery:
+        """A ``(SELECT ... FROM <child relationship> ...)`` item, compiled against the child object."""
+        sub = item.query
+        child_spec, link, name = resolve_child_relationship(self.soql, scope.spec, sub.object_name, sub.object_pos)
+        if sub.is_aggregate:
+            raise error_at(MALFORMED_QUERY, self.soql, sub.object_pos,
+                           "Aggregate functions are not supported in child relationship sub-selects")
+        compiler = _Compiler(sub, include_deleted=self.include_deleted, api_version=self.api_version,
+                             today=self.today, viewer=self.viewer, soql=self.soql)
+        compiled = compiler.compile(child_of=(child_spec, link))
+        return ChildQuery(name, compiled.sql, compiled.params[1:], compiled.shape)
+
+    def typeof_select(self, item: ast.TypeOf, scope: Scope, columns: list[str], shaper: RecordShaper) -> str:
+        """``TYPEOF rel WHEN T THEN ... ELSE ... END``: the relationship's Id, then each branch's columns;
+        the record keeps only the fields of the branch its type picks (SOQL and SOSL Reference, TYPEOF)."""
+        path = ast.FieldPath((item.relationship, "Id"), item.pos)
+        node = scope.node_for(path, (item.relationship,))
+        name = node.names[-1]
+        columns.append(node.id_sql)
+        id_index = len(columns) - 1
+        targets = {spec.name.lower(): (spec, alias) for spec, alias in node.targets}
+        branches: dict[str, list[tuple[str, int, Callable | None]]] = {}
+        for when in item.whens:
+            target = targets.get(when.type_name.lower())
+            if target is None:
+                raise error_at(MALFORMED_QUERY, self.soql, when.pos,
+                               f"TYPEOF {item.relationship}: unexpected type '{when.type_name}'")
+            spec, alias = target
+            branch = branches.setdefault(spec.name.lower(), [])
+            for fpath in when.fields:
+                if len(fpath.parts) != 1:
+                    raise error_at(MALFORMED_QUERY, self.soql, fpath.pos, f"unexpected token: '{fpath.text}'")
+                f = spec.field(fpath.parts[0])
+                if f is None:
+                    raise error_at(INVALID_FIELD, self.soql, fpath.pos,
+                                   f"No such column '{fpath.text}' on entity '{spec.name}'. {CUSTOM_FIELD_HINT}")
+                columns.append(field_sql(spec, alias, f))
+                branch.append((f.name, len(columns) - 1, converter(f)))
+        others = [(spec, alias) for spec, alias in node.targets if spec.name.lower() not in branches]
+        else_branch: list[tuple[str, int, Callable | None]] = []
+        for fpath in item.else_fields:
+            found = [(spec, alias, polymorphic_field(spec, fpath.parts[-1])) for spec, alias in others]
+            found = [(sp, al, f) for sp, al, f in found if f is not None]
+            if len(fpath.parts) != 1 or not found:
+                raise error_at(INVALID_FIELD, self.soql, fpath.pos,
+                               f"No such column '{fpath.text}' on entity 'Name'. {CUSTOM_FIELD_HINT}")
+            exprs = [field_sql(sp, al, f) for sp, al, f in found]
+            columns.append(exprs[0] if len(exprs) == 1 else f"COALESCE({', '.join(exprs)})")
+            else_branch.append((found[0][2].name if found[0][2].name.lower() == fpath.parts[-1].lower()
+                                else fpath.parts[-1], len(columns) - 1, converter(found[0][2])))
+        version = self.api_version
+
+        def value(row: Sequence) -> dict | None:
+            record_id = row[id_index]
+            if record_id is None:
+                return None
+            spec = schema.object_for_id(record_id)
+            type_name = spec.name if spec else "Name"
+            out: dict = {"attributes": {"type": type_name, "url": record_url(version, type_name, record_id)}}
+            for key, index, conv in branches.get(type_name.lower(), else_branch):
+                out[key] = conv(row[index]) if conv is not None else row[index]
+            return out
+
+        shaper.add_row_value((name,), id_index, value)
+        return name
+
     def aggregate_select(self, scope: Scope) -> tuple[list[str], Callable[[Sequence], dict], str]:
         q = self.query
         grouped = {tuple(k.lower() for k in scope.column(p).key): scope.column(p) for p in q.group_by}
@@ -321,6 +490,9 @@ class _Compiler:
         expr_n = 0
         for item in q.select:
             expr = item.expr
+            if isinstance(expr, (ast.SubQuery, ast.TypeOf)):
+                raise error_at(MALFORMED_QUERY, self.soql, expr.pos,
+                               "Aggregate queries cannot select child relationships or TYPEOF")
             if isinstance(expr, ast.Aggregate):
                 sql, conv = self.aggregate_sql(expr, scope)
                 key = item.alias
@@ -368,7 +540,9 @@ class _Compiler:
 
 
 def compile_query(query: ast.Query, *, include_deleted: bool = False, api_version: str = "62.0",
-                  today: date | None = None) -> CompiledQuery:
-    """Translate ``query`` to SQLite; raises INVALID_TYPE / INVALID_FIELD / MALFORMED_QUERY."""
+                  today: date | None = None, viewer: visibility.Viewer | None = None) -> CompiledQuery:
+    """Translate ``query`` to SQLite; raises INVALID_TYPE / INVALID_FIELD / MALFORMED_QUERY. ``viewer`` is the
+    running user (what it may see: ``visibility``); None runs as the system."""
     today = today or datetime.now(UTC).date()
-    return _Compiler(query, include_deleted=include_deleted, api_version=api_version, today=today).compile()
+    return _Compiler(query, include_deleted=include_deleted, api_version=api_version, today=today,
+                     viewer=viewer).compile()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from deprovision.localorg import schema
 from deprovision.localorg.soql import ast
 from deprovision.localorg.soql.parser import parse
-from deprovision.localorg.soql.resolve import Scope, new_aliases, resolve_object
+from deprovision.localorg.soql.resolve import Scope, new_aliases, resolve_child_relationship, resolve_object
 
 _APEX_TYPES = {
     schema.ID: "Id", schema.REFERENCE: "Id", schema.BOOLEAN: "Boolean", schema.INT: "Integer",
@@ -45,6 +45,19 @@ def _aggregate_column(key: str, agg: ast.Aggregate, f: schema.FieldSpec | None) 
                    text=apex == "String", boolean=apex == "Boolean")
 
 
+def _child_column(soql: str, parent: schema.ObjectSpec, sub: ast.SubQuery) -> dict:
+    """``{"columnName": "Contacts", "aggregate": true, "apexType": null, "joinColumns": [...]}`` as real orgs
+    describe a child relationship sub-select (salesforcecli/plugin-data, queryFields.exemplars.ts)."""
+    child, _field, name = resolve_child_relationship(soql, parent, sub.query.object_name, sub.query.object_pos)
+    scope = Scope(soql, child, new_aliases())
+    out = _column(name, name, aggregate=True)
+    for item in sub.query.select:
+        if isinstance(item.expr, ast.FieldPath):
+            column = scope.column(item.expr)
+            out["joinColumns"].append(_field_column(column.field, column.display))
+    return out
+
+
 def column_metadata(soql: str) -> dict:
     """The ``columns=true`` answer for ``soql``; raises the same errors as running it."""
     query = parse(soql)
@@ -58,6 +71,12 @@ def column_metadata(soql: str) -> dict:
     if not query.is_count_only:
         for item in query.select:
             expr = item.expr
+            if isinstance(expr, ast.SubQuery):  # a child relationship: an aggregate column of its fields
+                columns.append(_child_column(soql, spec, expr))
+                continue
+            if isinstance(expr, ast.TypeOf):
+                columns.append(_column(expr.relationship, expr.relationship))
+                continue
             if isinstance(expr, ast.Aggregate):
                 f = scope.column(expr.field).field if expr.field else None
                 key = item.alias or f"expr{expr_n}"

@@ -32,7 +32,8 @@ COMPARISON_OPS = ("=", "!=", "<>", "<", ">", "<=", ">=")
 # Words that end a SELECT item or a clause, so they cannot be aliases.
 _CLAUSE_WORDS = frozenset(
     {"FROM", "WHERE", "WITH", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FOR", "USING", "AND", "OR",
-     "NOT", "IN", "LIKE", "INCLUDES", "EXCLUDES", "ASC", "DESC", "NULLS", "SELECT", "TYPEOF", "AS"}
+     "NOT", "IN", "LIKE", "INCLUDES", "EXCLUDES", "ASC", "DESC", "NULLS", "SELECT", "TYPEOF", "AS", "WHEN",
+     "THEN", "ELSE", "END"}
 )
 
 
@@ -77,9 +78,10 @@ class _Parser:
         return unexpected(self.soql, self.tok)
 
     # --- grammar ---------------------------------------------------------------------------------
-    def query(self, *, nested: bool = False) -> ast.Query:
+    def query(self, *, nested: bool = False, child: bool = False) -> ast.Query:
+        """A SELECT; ``nested`` for a sub-select (semi-join or child relationship), ``child`` for the latter."""
         self.expect_word("SELECT")
-        select = self.select_list()
+        select = self.select_list(allow_subqueries=not nested)
         self.expect_word("FROM")
         # "Group" is an object name too (FROM Group), unless it starts GROUP BY
         is_group_object = self.tok.text.upper() == "GROUP" and not self.peek().is_word("BY")
@@ -87,6 +89,14 @@ class _Parser:
                 self.tok.text.upper() in _CLAUSE_WORDS and not is_group_object):
             raise self.fail()
         obj = self.advance()
+        scope, scope_pos = None, 0
+        if self.at_word("USING"):
+            self.advance()
+            self.expect_word("SCOPE")
+            if self.tok.kind != IDENT or self.tok.text.upper() in _CLAUSE_WORDS:
+                raise self.fail()
+            scope_pos = self.tok.pos
+            scope = self.advance().text
         where = having = None
         group_by: tuple[ast.FieldPath, ...] = ()
         order_by: tuple[ast.OrderItem, ...] = ()
@@ -129,7 +139,7 @@ class _Parser:
         if not nested and self.tok.kind != EOF:
             raise self.fail()
         return ast.Query(select, obj.text, obj.pos, where, group_by, having, order_by, limit, offset,
-                         source=self.soql)
+                         source=self.soql, scope=scope, scope_pos=scope_pos)
 
     def non_negative_int(self) -> int:
         tok = self.tok
@@ -139,14 +149,24 @@ class _Parser:
         self.advance()
         return int(tok.value)
 
-    def select_list(self) -> tuple[ast.SelectItem, ...]:
-        items = [self.select_item()]
+    def select_list(self, *, allow_subqueries: bool = True) -> tuple[ast.SelectItem, ...]:
+        items = [self.select_item(allow_subqueries)]
         while self.at_punct(","):
             self.advance()
-            items.append(self.select_item())
+            items.append(self.select_item(allow_subqueries))
         return tuple(items)
 
-    def select_item(self) -> ast.SelectItem:
+    def select_item(self, allow_subqueries: bool = True) -> ast.SelectItem:
+        if self.at_punct("(") and self.peek().is_word("SELECT"):
+            if not allow_subqueries:  # Salesforce: one level of parent-to-child relationship queries
+                raise error_at(MALFORMED_QUERY, self.soql, self.tok.pos,
+                               "Nesting of child relationship sub-selects is not supported")
+            start = self.advance()
+            sub = self.query(nested=True, child=True)
+            self.expect_punct(")")
+            return ast.SelectItem(ast.SubQuery(sub, start.pos))
+        if self.at_word("TYPEOF"):
+            return ast.SelectItem(self.typeof())
         if self.tok.kind != IDENT or self.tok.text.upper() in _CLAUSE_WORDS:
             raise self.fail()
         if self.peek().kind == PUNCT and self.peek().text == "(":
@@ -157,6 +177,29 @@ class _Parser:
         if self.tok.kind == IDENT and "." not in self.tok.text and self.tok.text.upper() not in _CLAUSE_WORDS:
             alias = self.advance().text
         return ast.SelectItem(expr, alias)
+
+    def typeof(self) -> ast.TypeOf:
+        """``TYPEOF rel WHEN Type THEN f1, f2 ... [ELSE f3, ...] END``."""
+        start = self.expect_word("TYPEOF")
+        if self.tok.kind != IDENT or "." in self.tok.text or self.tok.text.upper() in _CLAUSE_WORDS:
+            raise self.fail()
+        relationship = self.advance().text
+        whens = []
+        while self.at_word("WHEN"):
+            self.advance()
+            if self.tok.kind != IDENT or "." in self.tok.text:  # "Group" is a type name here
+                raise self.fail()
+            type_tok = self.advance()
+            self.expect_word("THEN")
+            whens.append(ast.TypeOfWhen(type_tok.text, self.field_list(), type_tok.pos))
+        if not whens:
+            raise self.fail()
+        else_fields: tuple[ast.FieldPath, ...] = ()
+        if self.at_word("ELSE"):
+            self.advance()
+            else_fields = self.field_list()
+        self.expect_word("END")
+        return ast.TypeOf(relationship, tuple(whens), else_fields, start.pos)
 
     def aggregate(self) -> ast.Aggregate:
         name = self.tok

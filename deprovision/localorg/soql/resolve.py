@@ -13,7 +13,7 @@ from deprovision.localorg.soql.tables import HIDDEN_KEY_OBJECTS, quote
 MAX_RELATIONSHIP_LEVELS = 5  # Salesforce: at most five levels of parent relationships in a field path
 MAX_JOINS = 60  # SQLite joins at most 64 tables in one SELECT
 
-_CUSTOM_FIELD_HINT = (
+CUSTOM_FIELD_HINT = _CUSTOM_FIELD_HINT = (
     "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. "
     "Please reference your WSDL or the describe call for the appropriate names."
 )
@@ -98,6 +98,11 @@ _NAME_TYPE = schema.FieldSpec("Type", schema.PICKLIST, createable=False, updatea
 _NAME_FIELDS = {"Case": "CaseNumber", "Task": "Subject", "Event": "Subject", "Dashboard": "Title"}
 
 
+def polymorphic_field(spec: schema.ObjectSpec, name: str) -> schema.FieldSpec | None:
+    """Field ``name`` of ``spec`` as the polymorphic Name object offers it (``Name`` of a Case: CaseNumber)."""
+    return _polymorphic_field(spec, name)
+
+
 def _polymorphic_field(spec: schema.ObjectSpec, name: str) -> schema.FieldSpec | None:
     found = spec.field(name)
     if found is None and name.lower() == "name" and spec.name in _NAME_FIELDS:
@@ -112,6 +117,50 @@ def _polymorphic_type_sql(node: Node) -> str:
         value = f'{alias}."Type"' if spec.name == "Group" and own_type else "'" + spec.name.replace("'", "''") + "'"
         whens.append(f'WHEN {alias}."Id" IS NOT NULL THEN {value}')
     return f"CASE {' '.join(whens)} END"
+
+
+# Child relationship names of the standard objects (Object Reference; describe's childRelationships), used
+# while the schema's fields do not carry their own ``child_relationship``.
+_STANDARD_CHILD_RELATIONSHIPS = {
+    ("Contact", "AccountId"): "Contacts", ("Opportunity", "AccountId"): "Opportunities",
+    ("Case", "AccountId"): "Cases", ("Case", "ContactId"): "Cases", ("Account", "ParentId"): "ChildAccounts",
+    ("Task", "WhatId"): "Tasks", ("Task", "WhoId"): "Tasks", ("Event", "WhatId"): "Events",
+    ("Event", "WhoId"): "Events", ("AccountTeamMember", "AccountId"): "AccountTeamMembers",
+    ("OpportunityTeamMember", "OpportunityId"): "OpportunityTeamMembers", ("User", "ManagerId"): "ManagedUsers",
+    ("User", "DelegatedApproverId"): "DelegatedUsers", ("GroupMember", "GroupId"): "GroupMembers",
+    ("QueueSobject", "QueueId"): "QueueSobjects",
+    ("PermissionSetAssignment", "AssigneeId"): "PermissionSetAssignments",
+    ("PermissionSetAssignment", "PermissionSetId"): "Assignments",
+    ("PermissionSetLicenseAssign", "AssigneeId"): "PermissionSetLicenseAssignments",
+    ("UserPackageLicense", "UserId"): "UserPackageLicenses", ("OauthToken", "UserId"): "OauthTokens",
+    ("UserTerritory2Association", "UserId"): "UserTerritory2Associations",
+    ("Project__c", "Account__c"): "Projects__r",
+}
+
+
+def child_relationship_name(obj: schema.ObjectSpec, f: schema.FieldSpec) -> str | None:
+    """The parent's name for the children ``obj`` has through ``f`` (``Contacts`` for Contact.AccountId)."""
+    if hasattr(f, "child_relationship"):  # the schema describes it
+        return f.child_relationship
+    return _STANDARD_CHILD_RELATIONSHIPS.get((obj.name, f.name))
+
+
+def resolve_child_relationship(soql: str, parent: schema.ObjectSpec, name: str,
+                               pos: int) -> tuple[schema.ObjectSpec, schema.FieldSpec, str]:
+    """(child object, its field naming the parent, canonical relationship name) for ``FROM <name>`` in a
+    parent-to-child sub-select; INVALID_TYPE as Salesforce words it otherwise."""
+    lname = name.lower()
+    current = getattr(schema, "current", None)
+    objects = current().objects if callable(current) else schema.OBJECTS
+    for obj in objects:
+        for f in obj.fields:
+            if not f.is_reference or parent.name not in f.reference_to:
+                continue
+            rel = child_relationship_name(obj, f)
+            if rel and rel.lower() == lname and obj.queryable:
+                return obj, f, rel
+    raise error_at(INVALID_TYPE, soql, pos,
+                   f"Didn't understand relationship '{name}' in FROM part of query call. {_CUSTOM_REL_HINT}")
 
 
 class Scope:

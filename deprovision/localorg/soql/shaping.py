@@ -60,7 +60,16 @@ def _getter(indices: list[int]) -> Callable[[Sequence], Sequence]:
     return itemgetter(*indices)
 
 
+class _RowValue:
+    """Marks an entry computed from the whole row rather than one column."""
+
+    def __init__(self, value: Callable[[Sequence], object]) -> None:
+        self.value = value
+
+
 def _value_fixup(index: int, conv: Callable) -> Callable[[Sequence], object]:
+    if isinstance(conv, _RowValue):
+        return conv.value
     return lambda row: conv(row[index])
 
 
@@ -86,6 +95,11 @@ class RecordShaper:
     def add_field(self, key: tuple[str, ...], index: int, conv: Callable | None) -> None:
         parent = self.nodes[tuple(n.lower() for n in key[:-1])]
         parent.entries.append((key[-1], index, conv, None))
+
+    def add_row_value(self, key: tuple[str, ...], index: int, value: Callable[[Sequence], object]) -> None:
+        """A key whose value ``value(row)`` builds from the whole row (TYPEOF); ``index`` is a placeholder."""
+        parent = self.nodes[tuple(n.lower() for n in key[:-1])]
+        parent.entries.append((key[-1], index, _RowValue(value), None))
 
     def _build(self, node: _OutNode, *, root: bool) -> Callable[[Sequence], dict | None]:
         """A function filling one node: every key at once in select order, then converted values."""
