@@ -26,15 +26,31 @@ class SalesforceError(Exception):
             self.error_code = error_code
 
     def body(self) -> list[dict]:
-        """The single-resource error body: a JSON array with one error."""
+        """The single-resource error body: a JSON array with one error; a record's save errors always carry
+        ``fields`` (an empty list when no field is to blame), as real orgs send them, other errors only when
+        they name fields."""
         err: dict = {"message": self.message, "errorCode": self.error_code}
-        if self.fields:
+        if self.fields or self.error_code in RECORD_ERROR_CODES:
             err["fields"] = self.fields
         return [err]
 
     def collection_error(self) -> dict:
         """The error as it appears inside an sObject Collections result."""
         return {"statusCode": self.error_code, "message": self.message, "fields": self.fields}
+
+
+# Errors of saving or deleting a record (the API's per-record StatusCode values): their single-resource body
+# has "fields" even when empty, e.g. [{"message": "duplicate value found: ... on record with id: ...",
+# "errorCode": "DUPLICATE_VALUE", "fields": []}] and [{"message": "entity is deleted", "errorCode":
+# "ENTITY_IS_DELETED", "fields": []}] (reference/salesforce-api.md 5.3; responses recorded in public client
+# test suites); NOT_FOUND, MALFORMED_QUERY, INVALID_SESSION_ID and the like have no "fields".
+RECORD_ERROR_CODES = frozenset({
+    "REQUIRED_FIELD_MISSING", "INVALID_FIELD_FOR_INSERT_UPDATE", "DUPLICATE_VALUE", "DUPLICATE_USERNAME",
+    "FIELD_INTEGRITY_EXCEPTION", "INVALID_CROSS_REFERENCE_KEY", "INACTIVE_OWNER_OR_USER", "ENTITY_IS_DELETED",
+    "DELETE_FAILED", "CANNOT_DISABLE_LAST_ADMIN", "TRANSFER_REQUIRES_READ", "STRING_TOO_LONG",
+    "INVALID_EMAIL_ADDRESS", "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "LICENSE_LIMIT_EXCEEDED",
+    "INSUFFICIENT_ACCESS_OR_READONLY", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "MALFORMED_ID",
+})
 
 
 def _code(code: str, status: int = 400) -> type[SalesforceError]:

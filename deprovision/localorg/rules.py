@@ -130,9 +130,11 @@ def before_create(store: Store, spec: Spec, data: dict, actor_id: str) -> str | 
             return existing["Id"]
     elif name in UNIQUE_PAIRS:
         a, b = UNIQUE_PAIRS[name]
-        if _one(store, f'SELECT "Id" FROM "{name}" WHERE "{a}" = ? AND "{b}" = ? AND "IsDeleted" = 0',
-                (data[a], data[b])):
-            raise errors.DUPLICATE_VALUE(f"duplicate value found: {a} duplicates value on record with id", [a])
+        existing = _one(store, f'SELECT "Id" FROM "{name}" WHERE "{a}" = ? AND "{b}" = ? AND "IsDeleted" = 0',
+                        (data[a], data[b]))
+        if existing:  # real orgs: "... duplicates value on record with id: <15-character id>", no fields
+            raise errors.DUPLICATE_VALUE(
+                f"duplicate value found: {a} duplicates value on record with id: {existing['Id'][:15]}")
     elif name == "Case":
         data["CaseNumber"] = f"{store.next_number('CaseNumber'):08d}"
     return None

@@ -57,13 +57,22 @@ def test_versions_list_is_not_counted_and_has_no_limit_header(empty_org):
 
 
 def test_version_resource_list(empty_org):
+    """The keys of the REST API Developer Guide's "Resources by Version" example, identity an absolute URL."""
     sf = connect(empty_org)
     resources = sf.restful("", method="GET")
     assert resources["sobjects"] == "/services/data/v62.0/sobjects"
     assert resources["query"] == "/services/data/v62.0/query"
-    for path in resources.values():  # every listed resource answers something other than 404
-        response = sf.session.get(empty_org.instance_url + path, headers=sf.headers)
-        assert response.status_code != 404, path
+    assert {"tooling", "metadata", "search", "recent", "jobs", "connect", "limits", "composite"} <= set(resources)
+    identity = resources["identity"]
+    assert identity.startswith(f"{empty_org.instance_url}/id/{empty_org.org_id}/005")
+    answer = sf.session.get(identity, headers=sf.headers)
+    assert answer.status_code == 200 and answer.json()["user_id"] == identity.rsplit("/", 1)[1]
+    for name in ("sobjects", "limits"):  # served ones answer (query, composite, jobs need more than a GET)
+        response = sf.session.get(empty_org.instance_url + resources[name], headers=sf.headers)
+        assert response.status_code == 200, name
+    unserved = sf.session.get(empty_org.instance_url + resources["tooling"], headers=sf.headers)
+    assert unserved.status_code == 404  # loudly: never a silent success
+    assert unserved.json() == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
 
 
 @pytest.mark.parametrize("version", ["49.0", "63.0", "59.1"])

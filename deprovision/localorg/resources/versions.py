@@ -7,8 +7,17 @@ from deprovision.localorg.routes import SUPPORTED_VERSIONS, Ctx
 
 _SEASONS = ("Winter", "Spring", "Summer")
 
-# The resources this local org serves under each version; nothing is listed that would answer 404.
-RESOURCES = ("sobjects", "query", "queryAll", "composite", "limits")
+# The resources a version lists, in the order of the REST API Developer Guide's "Resources by Version"
+# example (v66.0); ``identity`` is the absolute URL of the caller's identity (``/id/ORG/USER``). The local
+# org serves sobjects, query, queryAll, composite, limits, jobs and identity; the others answer NOT_FOUND.
+RESOURCES = (
+    "tooling", "metadata", "eclair", "folders", "prechatForms", "contact-tracing", "jsonxform", "chatter",
+    "payments", "tabs", "appMenu", "quickActions", "queryAll", "commerce", "wave", "iot", "analytics", "search",
+    "smartdatadiscovery", "identity", "composite", "parameterizedSearch", "fingerprint", "theme", "nouns",
+    "domino", "event", "serviceTemplates", "recent", "connect", "licensing", "limits", "process", "dedupe",
+    "async-queries", "query", "jobs", "localizedvalue", "mobile", "emailConnect", "consent", "tokenizer",
+    "compactLayouts", "async", "sobjects", "actions", "support",
+)
 
 
 def release_label(version: str) -> str:
@@ -25,5 +34,7 @@ def versions_list(ctx: Ctx, request: Request) -> Response:
 
 
 def resource_list(ctx: Ctx, request: Request) -> Response:
-    """The resources available in one version."""
-    return Response.json({name: f"{ctx.base}/{name}" for name in RESOURCES})
+    """The resources available in one version (``identity`` for the session's user)."""
+    host = request.header("Host") or "127.0.0.1"
+    identity = f"https://{host}/id/{ctx.app.org_id}/{ctx.actor_id}"
+    return Response.json({name: identity if name == "identity" else f"{ctx.base}/{name}" for name in RESOURCES})
