@@ -20,4 +20,9 @@ if [ -x scripts/install-sf-cli.sh ] || [ -f scripts/install-sf-cli.sh ]; then
   bash scripts/install-sf-cli.sh || echo "warning: could not install the Salesforce CLI" >&2
 fi
 
+# jsforce 3 under the machine's Node.js: a second independent client of the local org.
+if [ -f scripts/install-jsforce.sh ]; then
+  bash scripts/install-jsforce.sh || echo "warning: could not install jsforce; its client tests will be skipped" >&2
+fi
+
 python3 -m pytest "$@"
