@@ -67,6 +67,7 @@ _INTERNAL_TABLES = (
 )
 _PASSWORD_ITERATIONS = 20_000
 BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another process's write lock
+_MAX_IDLE_READERS = 4
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,6 +266,9 @@ class Store:
         self._depth = 0
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._counters: dict[str, int] = {}
+        self._readers: list[sqlite3.Connection] = []  # idle stream connections (``stream_connection``)
+        self._readers_lock = threading.Lock()
+        self._closed = False
         self.settings = OrgSettings.from_json(self._meta("settings"))
         self.org_id = self._meta("org_id") or ORG_ID
         self.schema = shapes.schema_from_text(self._meta("shape"))  # the org's shape, kept in the database
@@ -307,6 +311,11 @@ class Store:
 
     def close(self) -> None:
         """Close the database connection (and give back the schema it made active)."""
+        with self._readers_lock:
+            self._closed = True
+            idle, self._readers = self._readers, []
+        for reader in idle:
+            reader.close()
         with self._lock:
             self._conn.close()
         if self._replaced_schema is not None and schema.current() is self.schema:
@@ -335,9 +344,24 @@ class Store:
         connection from writing once another process has written (SQLITE_BUSY_SNAPSHOT)."""
         if self.path == _MEMORY or self.path.startswith("file::memory:"):
             return None
+        with self._readers_lock:
+            if self._readers:
+                return self._readers.pop()
         conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S)
         conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         return conn
+
+    def release_stream_connection(self, conn: sqlite3.Connection) -> None:
+        """Give back a stream's connection (its snapshot ended); a few are kept for the next streams, since
+        opening one reads the whole schema again."""
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            with self._readers_lock:
+                if len(self._readers) < _MAX_IDLE_READERS and not self._closed:
+                    self._readers.append(conn)
+                    return
+        conn.close()
 
     @property
     def api_user_id(self) -> str | None:

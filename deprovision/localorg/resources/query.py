@@ -59,20 +59,20 @@ def open_stream(store: Any, soql: str, include_deleted: bool, api_version: str =
         total, rows = iter_execute(own, soql, include_deleted=include_deleted, api_version=api_version,
                                    viewer=viewer)
     except BaseException:
-        own.close()
+        store.release_stream_connection(own)
         raise
-    return total, _closing(rows, own)
+    return total, _closing(rows, own, store)
 
 
-def _closing(rows: Iterator[dict], conn: Any) -> Iterator[dict]:
-    """``rows``, then the stream's own connection closed (also when the stream is closed early)."""
+def _closing(rows: Iterator[dict], conn: Any, store: Any) -> Iterator[dict]:
+    """``rows``, then the stream's own connection given back (also when the stream is closed early)."""
     try:
         yield from rows
     finally:
         close = getattr(rows, "close", None)
         if callable(close):
             close()
-        conn.close()
+        store.release_stream_connection(conn)
 
 
 def store_lock(store: Any):
