@@ -54,3 +54,16 @@ def test_not_found_has_no_fields(sf) -> None:
     with pytest.raises(SalesforceResourceNotFound) as missing:
         sf.Account.get("001000000000000AAA")
     assert missing.value.content == [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+
+
+def test_organization_has_its_documented_fields(sf) -> None:
+    """Object Reference, Organization: sharing defaults, address, fiscal year and the org's read-only facts."""
+    fields = {f["name"]: f for f in sf.Organization.describe()["fields"]}
+    for name in ("DefaultAccountAccess", "DefaultCaseAccess", "DefaultLeadAccess", "DefaultOpportunityAccess",
+                 "FiscalYearStartMonth", "IsReadOnly", "LanguageLocaleKey", "PrimaryContact", "UiSkin", "City",
+                 "Street", "Country", "ComplianceBccEmail", "MonthlyPageViewsUsed"):
+        assert name in fields, name
+    assert fields["City"]["updateable"] is True and fields["InstanceName"]["updateable"] is False
+    assert "ControlledByLeadOrContact" in {p["value"] for p in fields["DefaultAccountAccess"]["picklistValues"]}
+    [org] = sf.query("SELECT Name, IsReadOnly, DefaultAccountAccess, FiscalYearStartMonth FROM Organization")["records"]
+    assert org["IsReadOnly"] is False and org["Name"]
