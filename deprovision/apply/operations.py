@@ -9,6 +9,7 @@ from deprovision.plan.model import Change
 
 # Steps of an apply run, in order. ``None`` marks a step that is not a list of record writes.
 APPLY_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("export", ()),  # wind-downs: the whole org, verified before anything else
     ("freeze", ("freeze",)),
     ("backup", ()),
     ("revoke_sessions", ("end_sessions", "revoke_oauth_token")),
@@ -18,6 +19,7 @@ APPLY_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
                        "remove_permission_set_license", "remove_account_team", "remove_opportunity_team",
                        "clear_role", "repoint_manager", "repoint_delegated_approver")),
     ("deactivate", ("deactivate",)),
+    ("wind_down_check", ()),  # wind-downs: the finish line, read into the audit log
 )
 
 # Steps of a rollback run: newest first (the reverse of apply), unfreezing last.

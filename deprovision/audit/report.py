@@ -33,6 +33,8 @@ REVOCATION_ACTIONS = (
     "remove_territory", "clear_role",
 )
 RUN_START_EVENTS = ("run_started", "rollback_started")
+WIND_DOWN_EVENTS = {"export_verified": "export", "export_refused": "export_refused",
+                    "wind_down_checked": "finish"}
 
 @dataclass
 class Step:
@@ -122,6 +124,13 @@ class RunReport:
     rollback_of: str | None = None  # for a rollback run: the run it reversed
     plan_sha256: str | None = None  # digest of the executed plan, as logged at run start
     plan_file: str | None = None  # whether the run folder's plan.json matches it
+    wind_down: dict[str, Any] = field(default_factory=dict)  # export, finish line (wind-downs)
+
+    @property
+    def wind_down_view(self) -> dict[str, Any]:
+        from deprovision.winddown.evidence import view
+
+        return view(self.wind_down)
 
 
 @dataclass
@@ -237,6 +246,8 @@ def _absorb(runs: dict[str, RunReport], event: dict[str, Any], run_id: str | Non
         run.finished_at = event.get("ts")
         run.status = event.get("status") or event.get("outcome")
         run.api_calls = event.get("api_calls")
+    elif name in WIND_DOWN_EVENTS:
+        run.wind_down[WIND_DOWN_EVENTS[name]] = event
     elif name == "plan_refused":
         run.notes.append(f"{event.get('ts', '')}: plan refused (stale)")
     if run.started_at is None:

@@ -163,13 +163,18 @@ BULK_POLL_SECONDS = 5.0  # first wait before polling a Bulk API job (each poll i
 
 def _plan_from_playbook(client, path: Path, variables: dict[str, str]) -> Plan:
     from deprovision.apply.runs import utc_now
+    from deprovision.contract import today_from
     from deprovision.plan import compute_plan, read_snapshot
     from deprovision.plan.validate import attach_rules
     from deprovision.playbook import load_playbook
+    from deprovision.winddown import plan_facts, read_facts
 
     playbook = load_playbook(path, variables)
     snapshot = read_snapshot(client, playbook)
-    return attach_rules(compute_plan(playbook, snapshot, created_at=utc_now()), playbook)
+    wind = read_facts(client, playbook)  # wind-down playbooks: contract, export, licences
+    plan = attach_rules(compute_plan(playbook, snapshot, created_at=utc_now()), playbook)
+    plan.wind_down = plan_facts(wind, playbook, plan, today_from(None))
+    return plan
 
 
 def _check_org(client, plan: Plan) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 16
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
+FIRST_POLL = 0.1  # seconds before the first look at a query job; doubled up to the client's poll interval
 Advance = Callable[[int], None]  # rows written since the last call
 
 
@@ -46,7 +47,9 @@ def _checked(response, action: str):
 
 def bulk_to_file(client: OrgClient, soql: str, sink: PartFile, advance: Advance,
                  poll_seconds: float, on_page: Callable[[int], None] | None = None) -> int:
-    """Run ``soql`` as a Bulk API 2.0 query job and copy every results page into ``sink``; returns rows."""
+    """Run ``soql`` as a Bulk API 2.0 query job and copy every results page into ``sink``; returns rows.
+
+    The job is polled after 0.1 s, then at doubling intervals up to ``poll_seconds`` (each poll is a call)."""
     def create() -> dict:
         response = client.http.post(_url(client, "jobs/query"), json={"operation": "query", "query": soql},
                                     headers=_headers(client, **{"Content-Type": "application/json"}))
@@ -57,8 +60,10 @@ def bulk_to_file(client: OrgClient, soql: str, sink: PartFile, advance: Advance,
     except OrgError as exc:
         raise BulkUnavailable(f"{exc.error_code or ''}: {exc.message}") from None
     job_id = job["id"]
-    while job.get("state") not in DONE_STATES:
-        time.sleep(poll_seconds)
+    wait = FIRST_POLL
+    while job.get("state") not in DONE_STATES:  # small jobs finish at once: poll soon, then less often
+        time.sleep(wait)
+        wait = min(wait * 2, max(poll_seconds, FIRST_POLL))
         job = client._call("bulk query job state", lambda: _checked(
             client.http.get(_url(client, f"jobs/query/{job_id}"), headers=_headers(client)), "bulk job").json())
     if job["state"] != "JobComplete":

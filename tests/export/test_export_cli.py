@@ -3,13 +3,37 @@ verified; a tampered, missing or unfinished export is named by ``export verify``
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from pathlib import Path
 
-from export_support import csv_rows, exportable, manifest, org_args
+from export_support import csv_rows, exportable, manifest, org_args, skip_unless_every_object_reads
 
 CRASH = {"DEPROVISION_TESTING": "1"}
+
+
+def _add_files(sf) -> dict[str, bytes]:
+    """Files of three kinds on the demo org: ContentVersion, Attachment, Document bodies (id -> bytes)."""
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    bodies = {}
+    for n, size in enumerate((10, 70_000, 300_000)):
+        data = os.urandom(size)
+        made = sf.ContentVersion.create({"Title": f"Contract {n}", "PathOnClient": f"contract-{n}.pdf",
+                                         "VersionData": base64.b64encode(data).decode(),
+                                         "FirstPublishLocationId": account})
+        bodies[f"ContentVersion/{made['id']}.VersionData"] = data
+    for n in range(2):
+        data = f"attachment {n}\n".encode() * 1000
+        made = sf.Attachment.create({"Name": f"note-{n}.txt", "ParentId": account,
+                                     "Body": base64.b64encode(data).decode()})
+        bodies[f"Attachment/{made['id']}.Body"] = data
+    return bodies
+
+
+def _file_count(sf) -> int:
+    """Every file body the org holds (one per row of an object with a base64 field)."""
+    return sum(sf.query(f"SELECT COUNT() FROM {n}")["totalSize"] * len(f) for n, f in exportable(sf).items() if f)
 
 
 def _export(cli, server, out: Path, *extra: str, env: dict | None = None):
@@ -17,10 +41,17 @@ def _export(cli, server, out: Path, *extra: str, env: dict | None = None):
 
 
 def test_export_reads_every_object_and_file_and_verifies(cli, served_org, sf, tmp_path: Path):
+    skip_unless_every_object_reads(sf)
+    bodies = _add_files(sf)
     out = tmp_path / "export"
     code, stdout, err = _export(cli, served_org, out, "--format", "json")
     assert code == 0, err
     summary = json.loads(stdout)
+    for rel, data in bodies.items():
+        assert (out / "files" / rel).read_bytes() == data, rel
+    assert summary["files"] == _file_count(sf)
+    sums = (out / "SHA256SUMS").read_text()
+    assert all(f"files/{rel}" in sums for rel in bodies)
     assert summary["complete"] and not summary["failed"]
     data = manifest(out)
     expected = exportable(sf)
@@ -46,7 +77,9 @@ def test_export_reads_every_object_and_file_and_verifies(cli, served_org, sf, tm
     assert "Export verified" in err
 
 
-def test_killed_twice_resumes_without_reading_again(cli, served_org, tmp_path: Path):
+def test_killed_twice_resumes_without_reading_again(cli, served_org, sf, tmp_path: Path):
+    skip_unless_every_object_reads(sf)
+    bodies = _add_files(sf)
     out = tmp_path / "export"
     code, _, _ = _export(cli, served_org, out, env={**CRASH, "DEPROVISION_EXPORT_CRASH_AFTER": "object:4"})
     assert code == -9
@@ -59,16 +92,26 @@ def test_killed_twice_resumes_without_reading_again(cli, served_org, tmp_path: P
     assert all(second[n] == t for n, t in first.items()), "complete objects were read again"
     code, _, err = cli("export", "verify", str(out))
     assert code == 1 and "incomplete" in err
+    code, _, _ = _export(cli, served_org, out, env={**CRASH, "DEPROVISION_EXPORT_CRASH_AFTER": "file:2"})
+    assert code == -9
+    fetched = {p.relative_to(out / "files").as_posix(): p.stat().st_mtime_ns
+               for p in (out / "files").glob("*/*") if not p.name.endswith(".part")}
+    assert len(fetched) >= 2
     code, stdout, err = _export(cli, served_org, out, "--format", "json")
     assert code == 0, err
     summary = json.loads(stdout)
-    assert set(summary["reused"]) == set(second) and not set(summary["read"]) & set(second)
+    assert not set(summary["read"]) & set(second)
+    assert summary["files_read"] == _file_count(sf) - len(fetched)  # complete before the kill: not again
+    assert all((out / "files" / rel).stat().st_mtime_ns == t for rel, t in fetched.items())
+    for rel, data in bodies.items():
+        assert (out / "files" / rel).read_bytes() == data, rel
     assert not list(out.rglob("*.part"))
     code, _, err = cli("export", "verify", str(out))
     assert code == 0, err
 
 
-def test_second_export_reads_nothing(cli, served_org, tmp_path: Path):
+def test_second_export_reads_nothing(cli, served_org, sf, tmp_path: Path):
+    skip_unless_every_object_reads(sf)
     out = tmp_path / "export"
     assert _export(cli, served_org, out).code == 0
     code, stdout, err = _export(cli, served_org, out, "--format", "json")
