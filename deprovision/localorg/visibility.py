@@ -14,9 +14,11 @@ Each rule cites the documentation it follows:
   'Manage All Private Reports and Dashboards'" (``PermissionsManagePvtRptsAndDashbds``, API 36.0+).
   Without that permission ``allPrivate`` yields only the user's own private folder (Salesforce does not
   document the answer; nothing more is visible to such a user).
-- **USING SCOPE on other objects** (SOQL and SOSL Reference, USING SCOPE): ``everything``; ``mine``
-  (records owned by the running user); ``team`` (Account / Opportunity: records whose team includes the
-  user); ``mine_and_my_groups`` (ProcessInstanceWorkitem: assigned to the user or the user's queues).
+- **USING SCOPE on other objects** (SOQL and SOSL Reference, USING SCOPE; each object's describe
+  ``supportedScopes``): ``everything``; ``mine`` (records owned by the running user); ``team`` (Account /
+  Opportunity: records whose team includes the user); ``mine_and_my_groups`` (ProcessInstanceWorkitem:
+  assigned to the user or the user's queues); ``user_owned`` / ``queue_owned`` (Case: owned by a user, by a
+  queue).
 - **Licences that cannot own records** (Salesforce Help, "User Licenses": Chatter Free and Chatter
   External users have no access to standard or custom objects; Salesforce Platform users have accounts,
   contacts, activities and custom objects but not opportunities, leads or cases). Making such a user the
@@ -84,10 +86,14 @@ class Viewer:
 
 
 def supported_scopes(spec: schema.ObjectSpec) -> tuple[str, ...]:
-    """The ``USING SCOPE`` values ``spec`` accepts (describe's ``supportedScopes`` names)."""
-    if spec.name in SUPPORTED_SCOPES:
-        return SUPPORTED_SCOPES[spec.name]
-    return ("everything", "mine") if spec.has_owner else ("everything",)
+    """The ``USING SCOPE`` values ``spec`` accepts: its describe's ``supportedScopes`` (recorded from real orgs)
+    and the ones the Object Reference documents; scopes without a rule here (scopingRule, delegated, ...)
+    filter nothing."""
+    flag = getattr(spec, "flag", None)
+    described = flag("supportedScopes", None) if callable(flag) else None
+    names = [dict(item).get("name") for item in described or () if isinstance(item, tuple | list)]
+    ours = SUPPORTED_SCOPES.get(spec.name) or (("everything", "mine") if spec.has_owner else ("everything",))
+    return tuple(dict.fromkeys(n for n in [*names, *ours] if n))
 
 
 def canonical_scope(spec: schema.ObjectSpec, scope: str) -> str | None:
@@ -144,6 +150,8 @@ def row_filter(spec: schema.ObjectSpec, alias: str, viewer: Viewer | None, scope
             params.append(uid)
             return f"({visible} AND {col('CreatedById')} = ?)"
         return visible
+    if scope in ("user_owned", "queue_owned") and spec.has_owner:  # Case's recorded scopes
+        return f"{col('OwnerId')} LIKE '{'005' if scope == 'user_owned' else '00G'}%'"
     if scope in (None, "everything") or uid is None:
         return None
     if scope == "mine" and spec.has_owner:

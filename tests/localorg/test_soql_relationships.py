@@ -119,3 +119,10 @@ def test_using_scope_takes_only_the_objects_supported_scopes(org):  # noqa: F811
         execute(org, "SELECT Id FROM Account USING SCOPE allPrivate")
     with pytest.raises(errors.MALFORMED_QUERY):
         execute(org, "SELECT Id FROM GroupMember USING SCOPE mine")
+
+
+def test_scopes_follow_the_objects_described_supported_scopes(org):  # noqa: F811
+    queue_owned = execute(org, "SELECT Id FROM Case USING SCOPE queue_owned").records
+    assert {r["Id"] for r in queue_owned} == {CASE_QUEUE}
+    user_owned = execute(org, "SELECT Id FROM Case USING SCOPE user_owned").records
+    assert CASE_QUEUE not in {r["Id"] for r in user_owned} and CASE_ALICE in {r["Id"] for r in user_owned}
