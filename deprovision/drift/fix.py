@@ -1,88 +1,117 @@
 """``drift --fix``: an ordinary plan (``plan.model.Plan``) that removes again what came back.
 
-It is rendered, saved and applied like any plan (``deprovision apply PLAN.json``), as a run of its own.
+The plan is made the way every plan is made: a playbook (built here, in memory, for the users with
+findings) is planned against the org (``read_snapshot`` + ``compute_plan``), so it carries a fingerprint
+and the source runs' protect rules, and ``apply PLAN.json`` checks it like any saved plan. Of what that
+playbook would do, the plan keeps only the changes that undo a finding.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from deprovision.clock import iso, now
 from deprovision.drift.detect import Finding
 from deprovision.drift.history import RunHistory
-from deprovision.drift.read import OrgView
-from deprovision.plan.model import ACTIONS, PHASES, Change, Plan, PlanUser, Successor
+from deprovision.org.soql import soql_literal
+from deprovision.plan.model import Plan
+
+# finding fix action -> the playbook's revoke key
+_REVOKE_KEYS = {"remove_permission_set": "permission_sets", "remove_permission_set_group": "permission_set_groups",
+                "remove_permission_set_license": "permission_set_licenses", "remove_public_group": "public_groups",
+                "remove_queue": "queues", "remove_package_license": "package_licenses",
+                "remove_territory": "territories", "remove_account_team": "teams",
+                "remove_opportunity_team": "teams"}
 
 
-def _change(f: Finding, action: str, obj: str, ids: list[str], before: dict[str, Any], after: dict[str, Any],
-            label: str, suffix: str, successor: Successor | None = None) -> Change:
-    return Change(id=f"{f.user_id}:{action}:{suffix}", action=action, phase=ACTIONS[action][0], user_id=f.user_id,
-                  username=f.username, object=obj, record_ids=ids, before=before, after=after, label=label,
-                  successor=successor, count=len(ids) if action == "reassign_owner" else 0)
+def _protect(runs: list[RunHistory]) -> dict[str, list[str]]:
+    out: dict[str, set[str]] = {"usernames": set(), "ids": set(), "profiles": set()}
+    for run in runs:
+        protect = (run.plan.rules or {}).get("protect") or {}
+        for key in out:
+            out[key].update(protect.get(key) or [])
+    return {k: sorted(v) for k, v in out.items()}
 
 
-def _changes_for(f: Finding, sources: dict[str, Change]) -> list[Change]:
-    fix = f.fix
-    action = fix.get("action")
-    if action == "deactivate":
-        return [_change(f, "deactivate", "User", [f.user_id], {"IsActive": True}, {"IsActive": False}, "user",
-                        "user")]
-    if action == "freeze":
-        return [_change(f, "freeze", "UserLogin", list(f.record_ids), {"IsFrozen": False}, {"IsFrozen": True},
-                        "login", f.record_ids[0])]
-    if action == "clear_role":
-        return [_change(f, "clear_role", "User", [f.user_id], {"UserRoleId": fix.get("role")},
-                        {"UserRoleId": None}, "role", "role")]
-    if action and action.startswith("remove_"):
-        return [_change(f, action, f.object, list(f.record_ids), dict(fix.get("before") or {}), {},
-                        fix.get("label") or "", f.record_ids[0])]
-    if action == "reassign_owner":
-        source = sources.get(fix.get("change_id") or "")
-        successor = source.successor if source else None
-        owner = fix.get("successor") or (successor.id if successor else None)
-        if not owner:
-            return []
-        n = len(f.record_ids)
-        return [_change(f, "reassign_owner", f.object, list(f.record_ids), {"OwnerId": f.user_id},
-                        {"OwnerId": owner}, f"{n} {f.object}", f"{f.object}:{owner}",
-                        successor=replace(successor) if successor else None)]
-    if action == "end_sessions":
-        return [_change(f, "end_sessions", "AuthSession", [], {"sessions": "any"}, {"sessions": 0}, "sessions",
-                        "sessions")]
-    if action == "revoke_oauth_token":
-        app = fix.get("app") or "app"
-        return [_change(f, "revoke_oauth_token", "OauthToken", [], {"AppName": app}, {"AppName": app, "tokens": 0},
-                        app, app)]
-    return []
+def _successors(client, findings: list[Finding]) -> dict[str, str]:
+    """Owner id -> successor rule (``id:005...`` for a user, ``queue:DEVELOPER_NAME`` for a queue)."""
+    owners = sorted({f.fix["successor"] for f in findings if f.fix.get("action") == "reassign_owner"
+                     and f.fix.get("successor")})
+    rules = {o: f"id:{o}" for o in owners if o.startswith("005")}
+    queues = [o for o in owners if o.startswith("00G")]
+    for row in client.query_in("SELECT Id, DeveloperName FROM Group WHERE Id IN {ids}", queues) if queues else ():
+        rules[row["Id"]] = f"queue:{row['DeveloperName']}"
+    return rules
 
 
-def fix_plan(client, findings: list[Finding], runs: list[RunHistory], view: OrgView) -> Plan:
-    """The plan removing again everything in ``findings`` (one change per thing, per user)."""
-    sources = {c.id: c for run in runs for c in run.plan.changes}
-    planned: dict[str, PlanUser] = {}
-    for run in sorted(runs, key=lambda r: r.run_id):
-        for user in run.plan.users:
-            planned[user.id] = user
-    changes: dict[str, Change] = {}
-    for finding in findings:
-        for change in _changes_for(finding, sources):
-            changes.setdefault(change.id, change)
-    users = []
-    for user_id in sorted({c.user_id for c in changes.values()}):
-        row, login = view.users.get(user_id, {}), view.logins.get(user_id, {})
-        base = planned.get(user_id)
-        if base is None:
-            continue
-        users.append(replace(base, is_active=bool(row.get("IsActive", base.is_active)),
-                             is_frozen=bool(login.get("IsFrozen", base.is_frozen))))
-    order = {p: i for i, p in enumerate(PHASES)}
-    ordered = sorted(changes.values(), key=lambda c: (order.get(c.phase, 99), c.username, c.action, c.id))
+def fix_playbook(client, findings: list[Finding], runs: list[RunHistory]):
+    """The playbook that would take the users with findings out again (in memory, never written)."""
+    from deprovision.playbook.model import Playbook
+
+    actions = {f.fix.get("action") for f in findings}
+    revoke: dict[str, Any] = {key: "all" for action, key in _REVOKE_KEYS.items() if action in actions}
+    if "end_sessions" in actions:
+        revoke["sessions"] = True
+    if "revoke_oauth_token" in actions:
+        revoke["oauth_tokens"] = "all"
+    if "clear_role" in actions:
+        revoke["role"] = True
+    successors = _successors(client, findings)
+    objects: dict[str, dict[str, str]] = {}
+    for f in findings:
+        rule = successors.get(f.fix.get("successor") or "")
+        if f.fix.get("action") == "reassign_owner" and rule:
+            ids = sorted(set(f.record_ids) | set(objects.get(f.object, {}).get("_ids", [])))
+            objects[f.object] = {"to": rule, "_ids": ids}
+    reassign = {obj: {"to": r["to"], "where": "Id IN (" + ", ".join(soql_literal(i) for i in r["_ids"]) + ")"}
+                for obj, r in objects.items()}
+    users = sorted({f.user_id for f in findings})
     run_ids = sorted({f.run_id for f in findings})
-    api_user = getattr(client, "api_user", None) or {}
-    return Plan(
-        org_id=getattr(client, "org_id", "") or "", instance_url=getattr(client, "instance_url", "") or "",
-        api_user={"id": api_user.get("id", ""), "username": api_user.get("username", "")},
-        playbook={"name": "drift-fix", "path": None, "sha256": None,
-                  "reason": f"drift fix of run{'s' if len(run_ids) != 1 else ''} {', '.join(run_ids)}"},
-        variables={}, created_at=iso(now()), users=users, changes=ordered, warnings=[], fingerprint={})
+    data: dict[str, Any] = {
+        "version": 1, "name": "drift-fix",
+        "reason": f"drift fix of run{'s' if len(run_ids) != 1 else ''} {', '.join(run_ids)}",
+        "users": {"ids": users, "on_missing": "warn"},
+        "protect": _protect(runs), "limits": {"max_users": max(25, len(users))},
+        "actions": {"freeze": bool(actions & {"freeze", "end_sessions"}), "deactivate": "deactivate" in actions},
+    }
+    if revoke:
+        data["actions"]["revoke"] = revoke
+    if reassign:
+        data["actions"]["reassign"] = {"objects": reassign}
+    return Playbook.model_validate(data)
+
+
+def _wanted(findings: list[Finding]) -> tuple[set[tuple[str, str]], set[tuple[str, str, str]]]:
+    """(user, action) pairs and (user, action, record id) triples the findings call for."""
+    pairs, triples = set(), set()
+    for f in findings:
+        action = f.fix.get("action")
+        if action in ("freeze", "end_sessions"):
+            pairs |= {(f.user_id, "freeze"), (f.user_id, "end_sessions")}
+        elif action in ("deactivate", "clear_role", "revoke_oauth_token"):
+            pairs.add((f.user_id, action))
+        else:
+            triples |= {(f.user_id, action, rid) for rid in f.record_ids}
+    return pairs, triples
+
+
+def fix_plan(client, findings: list[Finding], runs: list[RunHistory], view=None) -> Plan:
+    """The plan removing again everything in ``findings`` (planned against the org now)."""
+    from deprovision.plan import compute_plan, read_snapshot
+    from deprovision.plan.validate import attach_rules
+
+    playbook = fix_playbook(client, findings, runs)
+    plan = attach_rules(compute_plan(playbook, read_snapshot(client, playbook), created_at=iso(now())), playbook)
+    pairs, triples = _wanted(findings)
+    kept = []
+    for change in plan.changes:
+        if (change.user_id, change.action) in pairs:
+            kept.append(change)
+            continue
+        ids = [rid for rid in change.record_ids if (change.user_id, change.action, rid) in triples]
+        if ids:
+            change.record_ids, change.count = ids, len(ids) if change.action == "reassign_owner" else change.count
+            kept.append(change)
+    plan.changes = kept
+    plan.playbook = {**plan.playbook, "path": "", "sha256": ""}
+    return plan
