@@ -123,12 +123,18 @@ def _show_plan(plan: Plan, *, full: bool) -> None:
     from deprovision.plan.render import summary_line
 
     info(f"Applying saved plan {(plan.playbook or {}).get('name')} made {plan.created_at}: {summary_line(plan)}")
+    if plan.wind_down:
+        from deprovision.winddown.render import as_text
+
+        info(as_text(plan.wind_down).rstrip())
 
 
 def _render(plan: Plan) -> str:
     from deprovision.plan import render
+    from deprovision.winddown import with_section
 
-    return render(plan, "text", color=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
+    text = render(plan, "text", color=sys.stderr.isatty() and not os.environ.get("NO_COLOR"))
+    return with_section(text, plan.wind_down, "text")  # wind-downs: contract timeline, export, licences
 
 
 def _progress(client, quiet: bool):

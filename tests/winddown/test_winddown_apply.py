@@ -62,6 +62,7 @@ def test_apply_refuses_to_revoke_until_the_export_is_verified(cli, served_org, s
     assert code == 1
     assert "the org export is not complete; nothing was frozen, revoked or deactivated" in err
     assert "altered: data/Account.csv" in err
+    assert "Last day to send written notice: 2026-12-15" in err  # apply shows the contract too
     assert _nina(sf) == before
     names = [e["event"] for e in _events(cli.state_dir)]
     assert "export_refused" in names and "change_applied" not in names
