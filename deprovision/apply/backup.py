@@ -1,4 +1,8 @@
-"""Backup CSV files of a run: written before anything is removed or reassigned, hashed with SHA-256."""
+"""Backup CSV files of a run: written before anything is removed or reassigned, hashed with SHA-256.
+
+The files are byte-faithful copies of what the org held (rollback restores from them), so a value that
+starts with ``=`` stays as it is: ``README.txt`` beside them says not to open them in a spreadsheet as is.
+"""
 
 from __future__ import annotations
 
@@ -63,8 +67,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+README = """These CSV files are the backup of a deprovision run: exactly what the org held before the run
+changed it, byte for byte, so that `deprovision rollback` can restore it. SHA256SUMS lists their digests.
+
+Do not open them in a spreadsheet as they are: a value such as =HYPERLINK(...) or +1-555 that came from the
+org would run as a formula (CSV injection), and saving from the spreadsheet would alter the backup.
+To read one, import it as text (every column type Text), or use `deprovision audit report --format csv`,
+whose cells are made safe for spreadsheets.
+"""
+
+
 def write_sha256sums(folder: Path, digests: dict[str, str]) -> str:
-    """Write ``SHA256SUMS`` (``sha256sum -c`` format) for the files in ``folder``; returns its own digest."""
+    """Write ``SHA256SUMS`` (``sha256sum -c`` format) for the files in ``folder``, and ``README.txt`` (the
+    files must not be opened in a spreadsheet as they are); returns the digest of ``SHA256SUMS``."""
+    (folder / "README.txt").write_text(README, encoding="utf-8")
     lines = "".join(f"{digests[name]}  {name}\n" for name in sorted(digests))
     path = folder / "SHA256SUMS"
     path.write_text(lines, encoding="utf-8")

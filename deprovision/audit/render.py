@@ -23,15 +23,27 @@ CSV_COLUMNS = [
 ]
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP: CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` as a spreadsheet shows it as text: a leading ``'`` before a formula-like start (OWASP)."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else value
+
+
 def render_csv(report: Report) -> str:
-    """One row per leaver."""
+    """One row per leaver; every cell made safe to open in a spreadsheet (``spreadsheet_safe``)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for run in report.runs:
         for leaver in run.leavers.values():
             revoked = [s.at for s in leaver.revocations if s.at]
-            writer.writerow({
+            _safe_row(writer, {
                 "run_id": run.run_id, "run_kind": run.kind, "username": leaver.username, "user_id": leaver.user_id,
                 "actor": (run.actor or {}).get("username"), "reason": run.reason,
                 "playbook": (run.playbook or {}).get("name"), "terminated_at": leaver.terminated_at,
@@ -49,6 +61,10 @@ def render_csv(report: Report) -> str:
                 "chain_head": report.verification.head, "log_verified": "yes" if report.verification.ok else "no",
             })
     return out.getvalue()
+
+
+def _safe_row(writer: csv.DictWriter, row: dict[str, Any]) -> None:
+    writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
 
 
 def _failure_text(failure: dict[str, Any]) -> str:

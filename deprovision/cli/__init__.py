@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from deprovision import __version__
-from deprovision.cli.common import AppContext, OrgOptions, default_state_dir
+from deprovision.cli.common import AppContext, OrgOptions, check_state_dir, default_state_dir
 from deprovision.errors import EXIT_INVALID, DeprovisionError
 
 # Each module defines the commands it names in COMMANDS.
@@ -43,6 +43,7 @@ def cli(ctx: click.Context, state_dir: Path | None, debug: bool) -> None:
       4  stale plan refused
     """
     ctx.obj = AppContext(state_dir=state_dir or default_state_dir(), debug=debug, org=OrgOptions())
+    check_state_dir(ctx.obj.state_dir)
 
 
 for _name in _COMMAND_MODULES:

@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
+from deprovision.errors import InvalidInputError
 from deprovision.org.options import OrgOptions
 
-__all__ = ["AppContext", "OrgOptions", "default_state_dir", "emit_json", "info", "org_options",
+__all__ = ["AppContext", "OrgOptions", "check_state_dir", "default_state_dir", "emit_json", "info", "org_options",
            "org_options_from", "pass_app", "is_tty"]
 
 
@@ -26,8 +27,21 @@ class AppContext:
     org: OrgOptions = field(default_factory=OrgOptions)
 
     def ensure_state_dir(self) -> Path:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        """The state folder, created when missing; InvalidInputError (exit 2) when it cannot be one."""
+        check_state_dir(self.state_dir)
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInputError(f"state folder {self.state_dir}: cannot create it "
+                                    f"({exc.strerror or exc})") from None
         return self.state_dir
+
+
+def check_state_dir(path: Path) -> None:
+    """InvalidInputError when ``path`` (--state-dir / DEPROVISION_STATE_DIR) exists but is not a folder."""
+    if path.exists() and not path.is_dir():
+        raise InvalidInputError(f"state folder {path} (--state-dir or DEPROVISION_STATE_DIR) is a file, "
+                                "not a folder")
 
 
 def default_state_dir() -> Path:

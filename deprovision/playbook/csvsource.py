@@ -3,12 +3,15 @@
 Handles a UTF-8 byte-order mark, ``;`` or ``,`` as delimiter (sniffed),
 headers in any case, blank lines and duplicate rows. Every bad row is
 reported with its line number: ``contractors.csv:7: Email 'x' is not an email address``.
+Refused with the file named (and line, column): a folder or unreadable file, a header that names a
+column twice, a field over ``MAX_FIELD`` characters, a row the CSV reader cannot parse.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,6 +30,7 @@ _COLUMNS = {
     "ticket": "ticket",
 }
 _IDENTITY = ("id", "username", "federation_id", "email")
+MAX_FIELD = 131_072  # characters in one field (the csv module's default limit, reported with its place)
 _LABELS = {"id": "Id", "username": "Username", "federation_id": "FederationIdentifier", "email": "Email"}
 
 
@@ -74,6 +78,10 @@ def read_csv(path: Path, shown_as: str) -> list[CsvRow]:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise CsvProblems([f"{shown_as}: file not found"]) from None
+    except IsADirectoryError:
+        raise CsvProblems([f"{shown_as}: is a folder, not a CSV file"]) from None
+    except OSError as exc:
+        raise CsvProblems([f"{shown_as}: cannot be read ({exc.strerror or exc})"]) from None
     except UnicodeDecodeError as exc:
         raise CsvProblems([f"{shown_as}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     lines = text.splitlines()
@@ -85,16 +93,45 @@ def read_csv(path: Path, shown_as: str) -> list[CsvRow]:
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
+    # long fields are read whole and then reported with their line and column (not as a reader error)
+    csv.field_size_limit(max(csv.field_size_limit(), min(len(text) + 1, sys.maxsize)))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     problems: list[str] = []
     header: list[str | None] | None = None
     rows: list[CsvRow] = []
     seen: set[tuple[str, str]] = set()
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise CsvProblems([f"{shown_as}:{reader.line_num}: not valid CSV ({exc})"]) from None
         line = reader.line_num
+        long = next((i for i, cell in enumerate(record) if len(cell) > MAX_FIELD), None)
+        if long is not None:
+            raise CsvProblems([f"{shown_as}:{line}:{long + 1}: field of {len(record[long]):,} characters, more "
+                               f"than {MAX_FIELD:,}"])
         if not any(cell.strip() for cell in record):
             continue
         if header is None:
+            names: dict[str, int] = {}
+            for col, h in enumerate(record, start=1):
+                key = _normalise(h)
+                if not key:
+                    continue
+                if key in names:
+                    raise CsvProblems([f"{shown_as}:{line}:{col}: column {h.strip()!r} appears twice in the header "
+                                       f"(columns {names[key]} and {col})"])
+                names[key] = col
+            fields: dict[str, int] = {}
+            for col, h in enumerate(record, start=1):
+                field = _COLUMNS.get(_normalise(h))
+                if field in fields:
+                    raise CsvProblems([f"{shown_as}:{line}:{col}: column {h.strip()!r} names the same field as "
+                                       f"column {fields[field]}"])
+                if field:
+                    fields[field] = col
             header = [_COLUMNS.get(_normalise(h)) for h in record]
             if not any(h in _IDENTITY for h in header):
                 raise CsvProblems([f"{shown_as}:{line}: no Username, Email, Id or FederationIdentifier column "

@@ -76,7 +76,7 @@ def load_playbook(path: Path, variables: dict[str, str] | None = None) -> Playbo
         except CsvProblems as exc:
             loc = doc.locate(("users", "csv"))
             where = f"{shown}:{loc.line}:{loc.column}" if loc else shown
-            lines = [f"{where}: users.csv: {line}" if line.endswith("file not found") else line
+            lines = [f"{where}: users.csv: {line}" if line.startswith(f"{csv_path}: ") else line
                      for line in exc.lines]
             _raise_if([str(p) for p in _sorted(problems)] + lines)
     _raise_if([str(p) for p in _sorted(problems)])
