@@ -271,3 +271,17 @@ def test_demo_template_still_builds_with_record_types():
         assert {(r["SobjectType"], r["DeveloperName"]) for r in rts} >= {("Account", "Customer"), ("Case", "Support")}
     finally:
         store.close()
+
+
+def test_the_demo_seed_fits_a_shape_without_territories(tmp_path):
+    from deprovision.localorg.store import Store
+
+    store = Store.open(tmp_path / "custom-demo.sqlite3", shape=shapes.load_shape_file(SHAPES / "custom.yaml"))
+    try:
+        seed.build(store, "demo")
+        assert store.query("SELECT COUNT() FROM Account").total_size > 1000
+        assert store.query("SELECT COUNT() FROM ContentVersion").total_size == 13
+        assert store.settings.hierarchy_fields == ["Mentor__c"]
+        assert store.schema.get("UserTerritory2Association") is None
+    finally:
+        store.close()
