@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 CHUNK = 1 << 16
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
-FIRST_POLL = 0.1  # seconds before the first look at a query job; doubled up to the client's poll interval
+FIRST_POLL = 0.1  # seconds before the first look at a query job, then doubled up to MAX_POLL
+MAX_POLL = 5.0  # a million-row job takes a minute: a poll every 5 s is a dozen calls, not hundreds
 Advance = Callable[[int], None]  # rows written since the last call
 
 
@@ -63,7 +64,7 @@ def bulk_to_file(client: OrgClient, soql: str, sink: PartFile, advance: Advance,
     wait = FIRST_POLL
     while job.get("state") not in DONE_STATES:  # small jobs finish at once: poll soon, then less often
         time.sleep(wait)
-        wait = min(wait * 2, max(poll_seconds, FIRST_POLL))
+        wait = min(wait * 2, max(poll_seconds, FIRST_POLL))  # poll_seconds: the longest wait
         job = client._call("bulk query job state", lambda: _checked(
             client.http.get(_url(client, f"jobs/query/{job_id}"), headers=_headers(client)), "bulk job").json())
     if job["state"] != "JobComplete":

@@ -23,7 +23,7 @@ from deprovision.export.describe import ObjectShape, discover
 from deprovision.export.estimate import count_objects, summarise
 from deprovision.export.manifest import SUMS, Manifest, ObjectEntry, file_entries, now
 from deprovision.export.progress import ExportProgress, human_bytes
-from deprovision.export.reader import BulkUnavailable, bulk_to_file, error_text, rest_to_file
+from deprovision.export.reader import MAX_POLL, BulkUnavailable, bulk_to_file, error_text, rest_to_file
 from deprovision.export.sink import PartFile, sha256_file
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def run_export(client: OrgClient, folder: Path, *, objects: list[str] | None = N
     manifest.save()
     progress.start(len(shapes), estimate.rows)
     exporter = _Exporter(client, folder, manifest, progress, max(1, threads),
-                         poll_seconds if poll_seconds is not None else client.bulk_poll_seconds, use_bulk)
+                         poll_seconds if poll_seconds is not None else MAX_POLL, use_bulk)
     for name in result.reused:
         progress.object_done(name, "complete from an earlier run")
     with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="export") as pool:
