@@ -292,6 +292,24 @@ def activate(new: Schema) -> Schema:
     return previous
 
 
+_open_shaped: list[Schema] = []  # schemas of the shaped stores now open, most recent last
+
+
+def push(opened: Schema) -> None:
+    """A store of a non-default shape opened: its schema becomes the active one."""
+    _open_shaped.append(opened)
+    activate(opened)
+
+
+def pop(closed: Schema) -> None:
+    """That store closed: the most recently opened shaped store still open wins, else the default shape."""
+    for i in range(len(_open_shaped) - 1, -1, -1):
+        if _open_shaped[i] is closed:
+            del _open_shaped[i]
+            break
+    activate(_open_shaped[-1] if _open_shaped else BASE)
+
+
 def get_object(name: str) -> ObjectSpec | None:
     """The object called ``name`` (case-insensitive), or None."""
     return _active.get(name)

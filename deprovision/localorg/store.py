@@ -272,7 +272,9 @@ class Store:
         self.settings = OrgSettings.from_json(self._meta("settings"))
         self.org_id = self._meta("org_id") or ORG_ID
         self.schema = shapes.schema_from_text(self._meta("shape"))  # the org's shape, kept in the database
-        self._replaced_schema = schema.activate(self.schema) if self.schema is not schema.BASE else None
+        self._shaped = self.schema is not schema.BASE
+        if self._shaped:
+            schema.push(self.schema)
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -318,9 +320,9 @@ class Store:
             reader.close()
         with self._lock:
             self._conn.close()
-        if self._replaced_schema is not None and schema.current() is self.schema:
-            schema.activate(self._replaced_schema)
-        self._replaced_schema = None
+        if self._shaped:
+            schema.pop(self.schema)
+            self._shaped = False
 
     @property
     def schema_stamp(self) -> str:
