@@ -97,5 +97,8 @@ def render_report(report: Report, fmt: str) -> str:
     )
     env.filters.update(duration=duration, short_time=short_time, md=_md, failure_text=_failure_text)
     name = {"html": "report.html.j2", "markdown": "report.md.j2"}[fmt]
-    return env.get_template(name).render(report=report, revocation_actions=REVOCATION_ACTIONS, actions=ACTIONS,
+    text = env.get_template(name).render(report=report, revocation_actions=REVOCATION_ACTIONS, actions=ACTIONS,
                                          rollback_columns=ROLLBACK_COLUMNS)
+    from deprovision.audit.crossorg import with_section
+
+    return with_section(text, report, fmt)  # a leaver's runs in several orgs, side by side

@@ -222,6 +222,10 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, ex
     when the org moved since it was made. An interrupted run resumes where it stopped when the same
     command is run again (against the run's own org when none is given).
     """
+    from deprovision.multiorg.cli import across_orgs_if_several
+
+    if across_orgs_if_several():  # several --org (or a group): once per org, then a summary
+        return
     if kwargs.get("due") or target is None:  # future leavers' removals, once their date has come
         from deprovision.cli.schedule_cli import apply_due
 

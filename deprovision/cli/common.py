@@ -55,7 +55,9 @@ pass_app = click.make_pass_decorator(AppContext)
 def org_options(func):
     """Decorator adding the org-selection options to a command that talks to an org."""
     options = [
-        click.option("--org", "org", metavar="NAME", help="Named connection from deprovision.toml, or sf:ALIAS."),
+        click.option("--org", "org", metavar="NAME", multiple=True,
+                     help="Named connection from deprovision.toml, or sf:ALIAS; plan and apply take several "
+                          "(repeat it, or name a [groups.NAME])."),
         click.option("--instance-url", metavar="URL", help="Org instance URL (or SF_INSTANCE_URL)."),
         click.option("--access-token", metavar="TOKEN", help="Access token (or SF_ACCESS_TOKEN)."),
         click.option("--ca-bundle", metavar="PATH", help="CA bundle to trust (or SF_CA_BUNDLE)."),
@@ -70,6 +72,12 @@ def org_options_from(app: AppContext, kwargs: dict[str, Any]) -> OrgOptions:
     """Merge per-command org options (popped from ``kwargs``) over the global ones."""
     keys = ("org", "instance_url", "access_token", "ca_bundle", "api_version")
     given = {k: kwargs.pop(k, None) for k in keys}
+    if isinstance(given["org"], tuple | list):
+        if len(given["org"]) > 1:
+            from deprovision.errors import InvalidInputError
+
+            raise InvalidInputError("only plan and apply take several --org")
+        given["org"] = given["org"][0] if given["org"] else None
     base = app.org
     merged = {k: given[k] or getattr(base, k) for k in keys}
     return OrgOptions.from_env(**merged)

@@ -76,7 +76,12 @@ def validate(playbooks: tuple[Path, ...], var: tuple[str, ...], vars_file: Path 
 def plan(app: AppContext, playbook: Path, var: tuple[str, ...], vars_file: Path | None, out: Path | None,
          fmt: str, detailed_exitcode: bool, **kwargs) -> None:
     """Dry run: read the org and show every change the playbook would make, per user, before → after.
-    Nothing is written to the org. Blocking problems exit 2."""
+    Nothing is written to the org. Blocking problems exit 2. Several --org (or a [groups.NAME]): one plan
+    per org, then a summary per org."""
+    from deprovision.multiorg.cli import across_orgs_if_several
+
+    if across_orgs_if_several():  # several --org (or a group): once per org, then a summary
+        return
     from deprovision.contract import today_from
     from deprovision.org.connection import open_client
     from deprovision.plan import compute_plan, read_snapshot, render, write_plan

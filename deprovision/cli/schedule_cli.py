@@ -28,9 +28,14 @@ def _say_pending(folder) -> None:
 
 def run_now(client, plan, folder, *, progress):
     """Apply what of ``plan`` is due into ``folder``; None (and why) when nothing new is due yet."""
+    from deprovision.multiorg.mapping import current, note_run
     from deprovision.schedule.run import run_due
 
+    target = current()
+    if target is not None:
+        folder.update_summary(org_name=target.name)  # apply --due finds this run's org again
     result = run_due(client, plan, folder, progress=progress)
+    note_run(folder.run_id, result)
     if result is None:
         info(f"Nothing due yet in run {folder.run_id}.")
     _say_pending(folder)
@@ -63,12 +68,17 @@ def apply_due(app, target: Path | None, *, due: bool, yes: bool, fmt: str, **kwa
         return
     _configure_audit(state_dir)
     results, failed = [], False
+    named = any(getattr(given, k) for k in ("org", "instance_url", "access_token"))
     for folder in folders:
         plan = folder.read_plan()
         with open_client(_options_for(folder.read_summary(), given), state_dir) as client:
             if plan.org_id and client.org_id and plan.org_id[:15] != client.org_id[:15]:
-                info(f"Run {folder.run_id}: skipped: it was made for org {plan.org_id}, not {client.org_id}.")
-                failed = True
+                if named:  # the org named is not this run's: its own `apply --due --org` runs it
+                    info(f"Run {folder.run_id}: left for its own org {plan.org_id}.")
+                else:
+                    info(f"Run {folder.run_id}: skipped: it was made for org {plan.org_id}, reached "
+                         f"{client.org_id}; name its org with --org.")
+                    failed = True
                 continue
             info(f"Run {folder.run_id} ({plan.playbook.get('name')}): running what came due by {iso(moment)}.")
             with _run_lock(folder):
@@ -92,5 +102,6 @@ def _options_for(summary: dict[str, Any], given):
 
     if any(getattr(given, k) for k in ("org", "instance_url", "access_token")):
         return given
-    name = summary.get("org_name")
+    connection = summary.get("connection") or {}
+    name = summary.get("org_name") or (connection.get("org") if connection.get("kind") == "named" else None)
     return OrgOptions(org=name, api_version=given.api_version) if name else given

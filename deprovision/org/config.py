@@ -139,13 +139,40 @@ def load_org(name: str, path: Path | None = None) -> OrgConfig:
     return parse_org(name, orgs[name], path)
 
 
-def _read_orgs(path: Path) -> dict[str, Any]:
+def load_group(name: str, path: Path | None = None) -> list[str] | None:
+    """The orgs of ``[groups.NAME] orgs = [...]`` (named connections or ``sf:ALIAS``), or None when
+    there is no such group::
+
+        [groups.all-envs]
+        orgs = ["prod", "uat", "sf:dev-sandbox"]
+    """
+    path = path or find_config()
+    if path is None:
+        return None
+    groups = _read_toml(path).get("groups", {})
+    if not isinstance(groups, dict):
+        raise InvalidInputError(f"{path}: [groups] must be a table of named groups of orgs")
+    table = groups.get(name)
+    if table is None:
+        return None
+    orgs = table.get("orgs") if isinstance(table, dict) else None
+    if not isinstance(orgs, list) or not orgs or not all(isinstance(o, str) and o for o in orgs):
+        raise InvalidInputError(f"{path}: [groups.{name}] needs orgs = [\"NAME\", ...] (named connections or "
+                                "sf:ALIAS)")
+    return list(orgs)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InvalidInputError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _read_orgs(path: Path) -> dict[str, Any]:
+    data = _read_toml(path)
     orgs = data.get("orgs", {})
     if not isinstance(orgs, dict):
         raise InvalidInputError(f"{path}: [orgs] must be a table of named connections")

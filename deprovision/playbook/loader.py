@@ -85,7 +85,9 @@ def load_playbook(path: Path, variables: dict[str, str] | None = None) -> Playbo
     playbook._sha256 = hashlib.sha256(raw).hexdigest()
     playbook._variables = effective
     playbook._document = doc
-    return playbook
+    from deprovision.multiorg.mapping import for_current_org
+
+    return for_current_org(playbook)  # as one org of several reads it (itself otherwise)
 
 
 def _raise_if(lines: list[str]) -> None:

@@ -45,4 +45,7 @@ def schedule_plan(plan: Plan, playbook, *, now: datetime) -> Plan:
                 "schedule_mixed", "removals would happen at " + ", ".join(times) + " in one run, but a run "
                 "backs up once, before its first removal: put leavers with different leaving dates in "
                 "separate playbooks (or CSV files)", blocking=True))
+    from deprovision.multiorg.mapping import note_plan
+
+    note_plan(plan)  # the closing summary of a multi-org plan/apply
     return plan
