@@ -18,7 +18,7 @@ from deprovision.plan.model import Change, Plan
 from deprovision.schedule.split import CUT_ACCESS
 
 STATUS_SCHEDULED = "scheduled"
-_CUT_STEPS = ("freeze", "revoke_sessions")
+_CUT_STEPS = ("export", "freeze", "revoke_sessions")  # a wind-down exports the org before it revokes
 
 
 def _due(change: Change, moment: datetime) -> bool:
@@ -77,11 +77,15 @@ def run_due(client, plan: Plan, folder: RunFolder, *, progress=None,
 
 
 def due_runs(state_dir: Path, moment: datetime) -> list[RunFolder]:
-    """Runs with work that has come due by ``moment`` (scheduled, or stopped part-way with work left)."""
+    """Runs with work that has come due by ``moment`` (scheduled, or stopped part-way with work left); a run
+    rolled back waits for nothing any more."""
     out = []
-    for summary in list_runs(state_dir):
+    summaries = list_runs(state_dir)
+    rolled_back = {s.get("rollback_of") for s in summaries if s.get("kind") == "rollback"
+                   and s.get("status") in ("succeeded", "partial")}
+    for summary in summaries:
         pending = summary.get("pending") or []
-        if summary.get("kind", "apply") != "apply" or not pending:
+        if summary.get("kind", "apply") != "apply" or not pending or summary.get("run_id") in rolled_back:
             continue
         if summary.get("status") != STATUS_SCHEDULED or any(parse(p["at"]) and parse(p["at"]) <= moment
                                                             for p in pending):
