@@ -212,7 +212,7 @@ def run_export(client: OrgClient, folder: Path, *, objects: list[str] | None = N
     t0 = time.monotonic()
     calls0 = client.api_calls
     progress = progress or ExportProgress()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # the whole org's data: the owner only
     manifest = _open_manifest(folder, client)
     shapes, skipped = discover(client, objects)
     manifest.skipped = skipped
