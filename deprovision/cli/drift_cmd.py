@@ -22,7 +22,7 @@ def _since(value: str | None):
     return moment
 
 
-def _audit(state_dir: Path, runs, findings) -> None:
+def _audit(state_dir: Path, runs, findings, org_id: str | None) -> None:
     from deprovision.apply import audit_events
     from deprovision.audit import configure_audit, resolve_audit_path
 
@@ -39,7 +39,7 @@ def _audit(state_dir: Path, runs, findings) -> None:
         finally:
             audit_events.unbind()
     audit_events.event("drift_checked", outcome="drift" if findings else "clean", runs=sorted(plans),
-                       findings=len(findings))
+                       findings=len(findings), org_id=org_id)
 
 
 @click.command("drift")
@@ -77,7 +77,8 @@ def drift(app, since: str | None, fmt: str, fix: bool, out: Path | None, **kwarg
         view = read_org(client, org_runs)
         findings = find_drift(org_runs, view)
         plan = fix_plan(client, findings, org_runs, view) if fix and findings else None
-    _audit(state_dir, org_runs, findings)
+        org_id = client.org_id
+    _audit(state_dir, org_runs, findings, org_id)
     if fmt == "json":
         emit_json({"runs": [r.run_id for r in org_runs], "findings": [f.to_dict() for f in findings],
                    "notes": view.notes})

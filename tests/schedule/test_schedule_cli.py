@@ -133,3 +133,16 @@ def test_removals_at_two_times_in_one_run_are_refused(state, tmp_path) -> None:
 def test_a_bad_leaving_date_is_a_playbook_error(state, tmp_path) -> None:
     out = run(state, "validate", _playbook(tmp_path, "next friday"))
     assert out.returncode == 2 and "terminated_at" in out.stderr
+
+
+def test_a_rolled_back_scheduled_run_waits_for_nothing(state, tmp_path) -> None:
+    end = (datetime.now(UTC) + timedelta(days=14)).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert run(state, "apply", _playbook(tmp_path, end.strftime("%Y-%m-%d")), "--yes").returncode == 0
+    run_id = json.loads(run(state, "runs", "--format", "json").stdout)[0]["run_id"]
+    rolled = run(state, "rollback", run_id, "--yes")
+    assert rolled.returncode == 0, rolled.stderr
+    due = run(state, "apply", "--due", now=end + timedelta(hours=1))
+    assert due.returncode == 0 and "Nothing due" in due.stderr, due.stderr
+    user = rows(state, f"SELECT Id, IsActive FROM User WHERE Username = '{LEAVER}'")[0]
+    assert user["IsActive"] is True
+    assert rows(state, f"SELECT IsFrozen FROM UserLogin WHERE UserId = '{user['Id']}'")[0]["IsFrozen"] is False
