@@ -83,22 +83,26 @@ def bulk_to_file(client: OrgClient, soql: str, sink: PartFile, advance: Advance,
 
 
 def _copy_page(client: OrgClient, job_id: str, params: dict, sink: PartFile, *, skip_header: bool) -> tuple[int, str]:
-    """Stream one results page into ``sink``. A failure mid-page is final (bytes were written)."""
+    """Stream one results page into ``sink``; a page cut off mid-way is read again from its start."""
     url = _url(client, f"jobs/query/{job_id}/results")
-    response = client._call("bulk query results", lambda: _checked(
-        client.http.get(url, params=params, headers=_headers(client, Accept="text/csv"), stream=True),
-        "bulk query results"))
-    with response:
-        pending = skip_header
-        for block in response.iter_content(CHUNK):
-            if pending:
-                newline = block.find(b"\n")
-                if newline < 0:
-                    continue
-                block, pending = block[newline + 1:], False
-            sink.write(block)
-        count = int(response.headers.get("Sforce-NumberOfRecords") or 0)
-        return count, response.headers.get("Sforce-Locator") or ""
+    mark = sink.mark()
+
+    def fetch() -> tuple[int, str]:
+        sink.rewind(mark)
+        response = _checked(client.http.get(url, params=params, headers=_headers(client, Accept="text/csv"),
+                                            stream=True), "bulk query results")
+        with response:
+            pending = skip_header
+            for block in response.iter_content(CHUNK):
+                if pending:
+                    newline = block.find(b"\n")
+                    if newline < 0:
+                        continue
+                    block, pending = block[newline + 1:], False
+                sink.write(block)
+            return int(response.headers.get("Sforce-NumberOfRecords") or 0), response.headers.get("Sforce-Locator") or ""
+
+    return client._call("bulk query results", fetch)
 
 
 def rest_to_file(client: OrgClient, columns: list[str], soql: str, sink: PartFile, advance: Advance) -> int:

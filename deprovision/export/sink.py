@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 class PartFile:
@@ -36,6 +37,22 @@ class PartFile:
         self._fh.truncate()
         self._hash = hashlib.sha256()
         self.bytes = 0
+
+    def mark(self) -> tuple[int, Any]:
+        """Where the file stands now, for ``rewind`` (a retried page goes back here)."""
+        return self.bytes, self._hash.copy()
+
+    def rewind(self, mark: tuple[int, Any]) -> None:
+        """Drop everything written since ``mark``."""
+        size, digest = mark
+        if self.bytes == size:
+            return
+        if self.on_write:
+            self.on_write(size - self.bytes)
+        self._fh.seek(size)
+        self._fh.truncate()
+        self._hash = digest.copy()
+        self.bytes = size
 
     @property
     def sha256(self) -> str:

@@ -65,3 +65,33 @@ def test_an_object_no_api_can_read_leaves_the_export_incomplete(client, monkeypa
     monkeypatch.undo()
     assert not run_export(client, out, objects=["Account"]).failed
     assert verify_export(out).ok
+
+
+def test_a_results_page_cut_off_midway_is_read_again(client, monkeypatch, tmp_path: Path):
+    import requests
+
+    clean = tmp_path / "clean"
+    run_export(client, clean, objects=["Contact"])
+    real_get = client.http.get
+    cut = []
+
+    def get(url, *args, **kwargs):
+        response = real_get(url, *args, **kwargs)
+        if "/results" in url and not cut:
+            cut.append(url)
+            chunks = response.iter_content
+
+            def broken(size):
+                stream = chunks(size)
+                yield next(stream)
+                raise requests.exceptions.ChunkedEncodingError("connection broken mid-page")
+
+            response.iter_content = broken
+        return response
+
+    monkeypatch.setattr(client.http, "get", get)
+    out = tmp_path / "out"
+    result = run_export(client, out, objects=["Contact"])
+    assert cut and not result.failed
+    assert (out / "data" / "Contact.csv").read_bytes() == (clean / "data" / "Contact.csv").read_bytes()
+    assert verify_export(out).ok
