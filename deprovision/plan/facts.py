@@ -84,10 +84,11 @@ class QueueInfo:
 class Dependant:
     """Something in the org that points at a target user and will not follow them out."""
 
-    kind: str  # manager | delegated_approver | backup_approver | report | dashboard | approval | scheduled_job
+    kind: str  # manager | delegated_approver | hierarchy | report | dashboard | approval | scheduled_job
     record_id: str
     name: str
     user_id: str  # the target it points at
+    field: str | None = None  # the User field pointing at the target (manager, approver, hierarchy kinds)
 
 
 @dataclass
@@ -113,6 +114,17 @@ class Snapshot:
     team_rows: list[Grant] = field(default_factory=list)  # team member rows, read when revoke.teams asks
     dependants: list[Dependant] = field(default_factory=list)
     owned_where: dict[str, str | None] = field(default_factory=dict)  # object -> where used
+    # what the org has (describe): objects asked about that it lacks (a feature off), objects read
+    unavailable: set[str] = field(default_factory=set)
+    grant_objects: list[str] = field(default_factory=list)
+    hierarchy_fields: list[str] = field(default_factory=list)  # User -> User lookups beyond the standard two
+    schema: dict[str, str] = field(default_factory=dict)  # object -> digest of its describe
+    # everything the targets own: user id -> object -> records (every object a user can own)
+    owned_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    owner_objects: dict[str, dict[str, bool]] = field(default_factory=dict)  # object -> {"queue", "reassignable"}
+    discovered: list[str] = field(default_factory=list)  # reassignable objects the targets own records of
+    uncounted: dict[str, str] = field(default_factory=dict)  # object -> why the org refused to count it
+    backup_objects: list[str] = field(default_factory=list)  # the objects backed up (``all`` resolved)
     api_calls: int = 0
 
     def user_by_username(self, username: str) -> OrgUser | None:

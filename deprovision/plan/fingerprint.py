@@ -4,7 +4,9 @@ Setup rows are compared one by one (``{Id: SystemModstamp}``): the target
 users, their logins, and every assignment and membership they hold. Owned
 records are compared per (object, owner) as a count and the newest
 SystemModstamp from one aggregate query, so checking a million records costs
-a handful of calls.
+a handful of calls. The describes the plan relied on are compared by digest
+(``OrgSchema``): a field added, removed or changed makes the plan stale. Only
+objects the org has are read: a feature that is off is no rows, not an error.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str],
     """
     wanted = set(user_ids)
     users = {u.id: u for u in snapshot.targets if u.id in wanted}
-    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
+    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS if obj not in snapshot.unavailable}
     holders: dict[str, str] = {u.login_id: u.id for u in users.values() if u.login_id}
     for grant in snapshot.grants:
         if grant.user_id in wanted:
@@ -39,8 +41,10 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str],
         owners = {o.owner_id: [o.count, o.max_modstamp] for o in snapshot.owned
                   if o.object == obj and o.owner_id in wanted and o.count}
         owned[obj] = {"where": where, "owners": dict(sorted(owners.items()))}
-    extra = {"dependants": {f: dict(sorted(deps.items())) for f, deps in sorted(repointed.items())}} \
+    extra: dict[str, Any] = {"dependants": {f: dict(sorted(deps.items())) for f, deps in sorted(repointed.items())}} \
         if repointed else {}
+    if snapshot.schema:
+        extra["schema"] = dict(sorted(snapshot.schema.items()))
     return {
         **extra,
         "version": FINGERPRINT_VERSION,
@@ -63,13 +67,14 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
     and the freeze, and its waiting is what a leaver's access lasts.
     """
     old = plan.fingerprint
+    schema = client.schema
     user_ids = sorted(old.get("users", {}))
     reads: dict[str, tuple[str, list[str]]] = {}
     if user_ids:
         reads["users"] = ("SELECT Id, Username, SystemModstamp FROM User WHERE Id IN {ids}", user_ids)
         reads["logins"] = (queries.LOGINS, user_ids)
         for obj, template in queries.GRANTS.items():
-            if obj in old.get("grants", {}):
+            if obj in old.get("grants", {}) and schema.has(obj):
                 reads[f"grant:{obj}"] = (template, user_ids)
         for obj, spec in old.get("owned", {}).items():
             reads[f"owned:{obj}"] = (queries.owned_aggregate(obj, spec.get("where")), user_ids)
@@ -85,8 +90,8 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
     for row in rows.get("logins", []):
         logins[row["Id"]] = row["SystemModstamp"]
         holders[row["Id"]] = row["UserId"]
-    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS}
-    for obj in queries.GRANTS:
+    grants: dict[str, dict[str, str]] = {obj: {} for obj in queries.GRANTS if obj in old.get("grants", {})}
+    for obj in grants:
         for row in rows.get(f"grant:{obj}", []):
             if obj == "GroupMember" and (row.get("Group") or {}).get("Type") not in ("Regular", "Queue"):
                 continue
@@ -97,7 +102,9 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
         owners = {row["OwnerId"]: [row["expr0"], row.get("expr1")]
                   for row in rows.get(f"owned:{obj}", []) if row.get("expr0")}
         owned[obj] = {"where": spec.get("where"), "owners": dict(sorted(owners.items()))}
-    extra = {}
+    extra: dict[str, Any] = {}
+    if old.get("schema"):
+        extra["schema"] = dict(sorted(schema.digest(sorted(old["schema"])).items()))
     if old.get("dependants"):
         found = {r["Id"]: r for r in rows.get("dependants", [])}
         extra["dependants"] = {f: {d: found.get(d, {}).get(f) for d in sorted(deps)}
@@ -141,6 +148,12 @@ def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         return f"{row_id} of {who(holder)}" if holder else row_id
 
     out: list[str] = []
+    for obj, digest in sorted(old.get("schema", {}).items()):
+        now = new.get("schema", {}).get(obj)
+        if now is None:
+            out.append(f"{obj}: no longer in the org (describeGlobal)")
+        elif now != digest:
+            out.append(f"{obj}: its describe changed (fields or flags) since the plan was made")
     old_users, new_users = old.get("users", {}), new.get("users", {})
     for uid in sorted(set(old_users) | set(new_users), key=who):
         if uid not in new_users:

@@ -52,6 +52,9 @@ ACTIONS: dict[str, tuple[str, str, str, str]] = {
     "repoint_manager": (PHASE_REMOVE_ACCESS, "User", "repoint manager of", "repointed manager of"),
     "repoint_delegated_approver": (PHASE_REMOVE_ACCESS, "User", "repoint delegated approver of",
                                    "repointed delegated approver of"),
+    # any other User lookup to User (a custom hierarchy field, named in before/after)
+    "repoint_hierarchy_field": (PHASE_REMOVE_ACCESS, "User", "repoint hierarchy field of",
+                                "repointed hierarchy field of"),
     "deactivate": (PHASE_DEACTIVATE, "User", "deactivate user", "deactivated user"),
     # rollback only
     "unfreeze": (PHASE_FREEZE, "UserLogin", "unfreeze login", "unfroze login"),
@@ -61,6 +64,8 @@ ACTIONS: dict[str, tuple[str, str, str, str]] = {
     "restore_manager": (PHASE_REMOVE_ACCESS, "User", "restore manager of", "restored manager of"),
     "restore_delegated_approver": (PHASE_REMOVE_ACCESS, "User", "restore delegated approver of",
                                    "restored delegated approver of"),
+    "restore_hierarchy_field": (PHASE_REMOVE_ACCESS, "User", "restore hierarchy field of",
+                                "restored hierarchy field of"),
     "restore_owner": (PHASE_REASSIGN, "*", "restore owner of", "restored owner of"),
 }
 

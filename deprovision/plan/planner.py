@@ -40,6 +40,11 @@ _KIND_WORDS = {
 }
 # dependant kind -> the User field re-pointed (actions repoint_manager, repoint_delegated_approver)
 REPOINT_FIELDS = {"manager": "ManagerId", "delegated_approver": "DelegatedApproverId"}
+REPOINT_ACTIONS = {"manager": "repoint_manager", "delegated_approver": "repoint_delegated_approver"}
+# revoke list key -> the object that is missing from describeGlobal when the feature is off
+FEATURE_OBJECTS = {"territories": "UserTerritory2Association", "package_licenses": "UserPackageLicense",
+                   "permission_set_groups": "PermissionSetGroup",
+                   "permission_set_licenses": "PermissionSetLicenseAssign"}
 _ACTION_ORDER = {name: i for i, name in enumerate(ACTIONS)}
 _PHASE_ORDER = {name: i for i, name in enumerate(PHASES)}
 
@@ -63,6 +68,7 @@ class _Planner:
         self.protected_profiles = {p.lower() for p in playbook.protect.profiles}
         self.protected_usernames = {u.lower() for u in playbook.protect.usernames}
         self.protected_ids = {to18(i) for i in playbook.protect.ids}
+        self.moved: dict[tuple[str, str], int] = {}  # (leaver, object lower-case) -> records reassigned
 
     # --- warnings ---------------------------------------------------------------------------
     def warn(self, code: str, message: str, user_id: str | None = None, *, blocking: bool = False) -> None:
@@ -157,9 +163,14 @@ class _Planner:
             if queue is None:
                 self._unknown(path, f"unknown queue '{spec[6:]}'")
                 return _Resolution(None, [f"queue '{spec[6:]}' does not exist"], invalid=True)
-            if obj not in queue.sobject_types:
-                owns = ", ".join(sorted(queue.sobject_types)) or "nothing"
-                self._unknown(path, f"queue '{queue.developer_name}' cannot own {obj} (it may own {owns})")
+            ownable = self.snap.owner_objects.get(obj, {}).get("queue", True)
+            if obj not in queue.sobject_types or not ownable:
+                why = (f"{obj} records cannot be owned by a queue in this org" if not ownable else
+                       f"queue '{queue.developer_name}' cannot own {obj} "
+                       f"(it may own {', '.join(sorted(queue.sobject_types)) or 'nothing'})")
+                if self._by_all(obj):  # an object found by `all`: the fallback takes it, or the plan says why not
+                    return _Resolution(None, [why])
+                self._unknown(path, why)
                 return _Resolution(None, [f"queue '{queue.developer_name}' cannot own {obj}"], invalid=True)
             return _Resolution(Successor(queue.id, queue.name, "queue", rule), [])
         if spec == "manager":
@@ -198,9 +209,14 @@ class _Planner:
                                    chain if len(chain) > 2 else None)
             current = manager
 
+    def _by_all(self, obj: str) -> bool:
+        """Whether ``obj`` is reassigned because of ``objects: all`` (not named in the playbook)."""
+        reassign = self.pb.actions.reassign
+        return bool(reassign and reassign.every_object and obj not in reassign.named())
+
     def resolve(self, leaver: OrgUser, obj: str, rule: ReassignRule) -> Successor | None:
-        base = ("actions", "reassign", "objects", obj)
-        explicit = self.pb.actions.reassign.objects.get(obj) if self.pb.actions.reassign else None
+        base = ("actions", "reassign", "objects", "all" if self._by_all(obj) else obj)
+        explicit = self.pb.actions.reassign.objects.get(base[-1]) if self.pb.actions.reassign else None
         to_path = (*base, "to") if explicit and explicit.to else ("actions", "reassign", "default", "to")
         fb_path = (*base, "fallback") if explicit and explicit.fallback else ("actions", "reassign", "default",
                                                                             "fallback")
@@ -242,12 +258,38 @@ class _Planner:
             return
         for kind in REVOKE_KINDS:
             wanted = getattr(revoke, kind)
-            if not isinstance(wanted, list):
+            if not isinstance(wanted, list) or FEATURE_OBJECTS.get(kind) in self.snap.unavailable:
                 continue
             known = {n.lower() for n in self.snap.known_names.get(kind, set())}
             for i, name in enumerate(wanted):
                 if name.lower() not in known:
                     self.playbook_problem(("actions", "revoke", kind, i), f"unknown {_KIND_WORDS[kind]} '{name}'")
+
+    def features(self) -> None:
+        """A revoke the playbook asks for whose feature the org does not have: a note, not a failure."""
+        revoke = self.pb.actions.revoke
+        if not revoke:
+            return
+        for kind, obj in FEATURE_OBJECTS.items():
+            if getattr(revoke, kind) and obj in self.snap.unavailable:
+                self.warn("feature_not_enabled", f"{kind.replace('_', ' ')}: not enabled in this org "
+                                                 f"(describeGlobal lists no {obj}); nothing to revoke")
+
+    def uncounted(self) -> None:
+        """Objects whose owned records the org refused to count: the plan cannot say they are moved."""
+        for obj, why in sorted(self.snap.uncounted.items()):
+            self.warn("owned_records_unknown", f"{obj}: the leavers' records could not be counted ({why})")
+
+    def left_behind(self, user: OrgUser) -> None:
+        """Records the plan leaves on ``user`` (not reassigned, or outside a rule's where), with counts."""
+        parts = []
+        for obj, n in sorted(self.snap.owned_counts.get(user.id, {}).items()):
+            left = n - self.moved.get((user.id, obj.lower()), 0)
+            if left > 0:
+                parts.append(f"{left:,} {obj}")
+        if parts:
+            self.warn("owned_records_left", f"{user.username} keeps owning {', '.join(parts)} records "
+                                            "(not reassigned by this playbook)", user.id)
 
     # --- changes ------------------------------------------------------------------------------
     def add(self, user: OrgUser, action: str, key: str, object_: str, record_ids: list[str],
@@ -292,7 +334,7 @@ class _Planner:
             if revoke.role and user.role_id:
                 self.add(user, "clear_role", "role", "User", [user.id],
                          {"UserRoleId": user.role_id, "role": user.role}, {"UserRoleId": None}, user.role or "")
-        rules = self.pb.reassign_rules()
+        rules = self.pb.reassign_rules(self.snap.discovered)
         for owned_set in owned:
             rule = rules.get(owned_set.object)
             if rule is None or owned_set.count == 0:
@@ -301,6 +343,7 @@ class _Planner:
             if successor is None:
                 continue
             ids = sorted(owned_set.ids)
+            self.moved[(user.id, owned_set.object.lower())] = owned_set.count
             self.add(user, "reassign_owner", f"{owned_set.object}:{successor.id}", owned_set.object, ids,
                      {"OwnerId": user.id}, {"OwnerId": successor.id}, f"{owned_set.count} {owned_set.object}",
                      successor=successor, count=owned_set.count,
@@ -324,52 +367,63 @@ class _Planner:
                 return found.successor
         return None
 
-    def repoint(self, leaver: OrgUser, kind: str, deps: list[Dependant]) -> list[str]:
-        """Re-point ``deps`` (users whose ``kind`` lookup is ``leaver``) to the successor; names left over."""
+    def repoint(self, leaver: OrgUser, kind: str, field: str, deps: list[Dependant]) -> list[str]:
+        """Re-point ``deps`` (users whose ``field`` is ``leaver``) to the successor; names left over."""
         successor = self.default_successor(leaver)
         if successor is None or successor.kind != "user":
             return [d.name for d in deps]
         moved = sorted((d for d in deps if d.record_id != successor.id), key=lambda d: d.record_id)
-        field = REPOINT_FIELDS[kind]
         if moved:
             n = len(moved)
-            self.add(leaver, f"repoint_{kind}", kind, "User", [d.record_id for d in moved],
-                     {field: leaver.id}, {field: successor.id},
-                     f"{n} user{'s' if n != 1 else ''} → {successor.name}", successor=successor, count=n,
-                     examples=sorted(d.name for d in moved)[:EXAMPLES_PER_CHANGE])
+            action = REPOINT_ACTIONS.get(kind, "repoint_hierarchy_field")
+            self.add(leaver, action, field if action == "repoint_hierarchy_field" else kind, "User",
+                     [d.record_id for d in moved], {field: leaver.id}, {field: successor.id},
+                     f"{n} user{'s' if n != 1 else ''} → {successor.name}" + (
+                         f" ({field})" if action == "repoint_hierarchy_field" else ""),
+                     successor=successor, count=n, examples=sorted(d.name for d in moved)[:EXAMPLES_PER_CHANGE])
         return [d.name for d in deps if d.record_id == successor.id]
 
     def dependants(self) -> None:
-        by_kind: dict[tuple[str, str], list[str]] = {}
-        to_repoint: dict[tuple[str, str], list[Dependant]] = {}
+        by_kind: dict[tuple[str, str, str], list[str]] = {}
+        to_repoint: dict[tuple[str, str, str], list[Dependant]] = {}
         for dep in self.snap.dependants:
             if dep.user_id not in self.leaving:
                 continue
-            if dep.kind in ("manager", "delegated_approver", "backup_approver") and dep.record_id in self.leaving:
+            if dep.kind in REPOINT_FIELDS and dep.record_id in self.leaving:
+                continue  # a hierarchy field still blocks the deactivation when the user pointing leaves too
+            field = dep.field or REPOINT_FIELDS.get(dep.kind, "")
+            key = (dep.user_id, dep.kind, field)
+            wanted = "other_fields" if dep.kind == "hierarchy" else dep.kind
+            if field and dep.kind in (*REPOINT_FIELDS, "hierarchy") and self.pb.actions.repoints(wanted):
+                to_repoint.setdefault(key, []).append(dep)
                 continue
-            if dep.kind in REPOINT_FIELDS and self.pb.actions.repoints(dep.kind):
-                to_repoint.setdefault((dep.user_id, dep.kind), []).append(dep)
-                continue
-            by_kind.setdefault((dep.user_id, dep.kind), []).append(dep.name)
-        for (user_id, kind), deps in sorted(to_repoint.items()):
-            left = self.repoint(self.snap.people[user_id], kind, deps)
+            by_kind.setdefault(key, []).append(dep.name)
+        for (user_id, kind, field), deps in sorted(to_repoint.items()):
+            left = self.repoint(self.snap.people[user_id], kind, field, deps)
             if left:
-                by_kind.setdefault((user_id, kind), []).extend(left)
+                by_kind.setdefault((user_id, kind, field), []).extend(left)
         words = {
             "manager": ("dependant_manager", "is the manager of {n} user(s) who stay: {names}"),
             "delegated_approver": ("dependant_delegated_approver",
                                    "is the delegated approver of {n} user(s): {names}"),
-            "backup_approver": ("dependant_backup_approver", "is the backup approver of {n} user(s): {names}"),
+            "hierarchy": ("dependant_hierarchy_field", "is the {field} of {n} user(s): {names}"),
             "report": ("dependant_report", "owns {n} report(s): {names}"),
             "dashboard": ("dependant_dashboard", "is the running user of {n} dashboard(s): {names}"),
             "approval": ("dependant_approval", "has {n} pending approval request(s): {names}"),
             "scheduled_job": ("dependant_scheduled_job", "owns {n} scheduled job(s) that will fail: {names}"),
         }
         people = self.snap.people
-        for (user_id, kind), names in sorted(by_kind.items(), key=lambda kv: (people[kv[0][0]].username, kv[0][1])):
+        for (user_id, kind, field), names in sorted(by_kind.items(),
+                                                    key=lambda kv: (people[kv[0][0]].username, kv[0][1:])):
             code, text = words[kind]
-            self.warn(code, f"{people[user_id].username} " + text.format(n=len(names), names=_short_list(
-                sorted(names))), user_id)
+            message = f"{people[user_id].username} " + text.format(n=len(names), field=field, names=_short_list(
+                sorted(names)))
+            # Salesforce refuses to deactivate a user that is the value of a hierarchy field (KB 000386275)
+            blocking = kind == "hierarchy" and bool(self.pb.actions.deactivate)
+            if blocking:
+                message += ("; Salesforce refuses to deactivate the value of a hierarchy field: set "
+                            "repoint_dependants (other_fields) with a user successor, or clear the field")
+            self.warn(code, message, user_id, blocking=blocking)
         removed = set(self.pb.actions.revoke.team_objects()) if self.pb.actions.revoke else set()
         for user_id in sorted(self.leaving, key=lambda i: people[i].username):
             teams = self.snap.team_counts.get(user_id, {})
@@ -417,6 +471,9 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
     for user in chosen:
         planner.plan_user(user, grants_by_user.get(user.id, []), owned_by_user.get(user.id, []))
         planner.flush_notes()
+        planner.left_behind(user)
+    planner.features()
+    planner.uncounted()
     planner.dependants()
     if not any(vars(playbook.actions).values()):
         planner.warn("no_actions", "the playbook has no actions: nothing would change")
@@ -428,9 +485,11 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
     users = [PlanUser(id=u.id, username=u.username, name=u.name, email=u.email, is_active=u.is_active,
                       is_frozen=u.is_frozen, profile=u.profile, role=u.role, manager_id=u.manager_id,
                       terminated_at=snapshot.terminated_at.get(u.id)) for u in chosen]
-    backup_objects = list(playbook.actions.backup.objects) if playbook.actions.backup else []
+    backup = playbook.actions.backup
+    backup_objects = (list(snapshot.backup_objects) if snapshot.backup_objects or backup.every_object
+                      else backup.named()) if backup else []
     path = playbook.path
-    plan = Plan(
+    return Plan(
         org_id=snapshot.org_id,
         instance_url=snapshot.instance_url,
         api_user={"id": snapshot.api_user.get("id", ""), "username": snapshot.api_user.get("username", "")},
@@ -446,7 +505,3 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
         backup_counts={u.id: dict(sorted(snapshot.backup_counts.get(u.id, {}).items())) for u in chosen
                        if snapshot.backup_counts.get(u.id)},
     )
-    from deprovision.clock import now, parse
-    from deprovision.schedule.split import schedule_plan  # future leavers: cut access now, the rest later
-
-    return schedule_plan(plan, playbook, now=parse(created_at) or now())

@@ -49,15 +49,6 @@ TEAM_ROWS = {
     for obj, parent in TEAM_PARENT.items()
 }
 
-# The field shown as a record's name in the diff.
-NAME_FIELDS = {"Case": "Subject", "Task": "Subject", "Event": "Subject"}
-
-
-def name_field(obj: str) -> str:
-    """The field naming records of ``obj`` in the diff."""
-    return NAME_FIELDS.get(obj, "Name")
-
-
 def owned_condition(where: str | None) -> str:
     """The WHERE clause selecting a user's records of an object (``{ids}`` slot for the owners)."""
     return f"OwnerId IN {{ids}} AND ({where})" if where else "OwnerId IN {ids}"
@@ -68,9 +59,12 @@ def owned_aggregate(obj: str, where: str | None) -> str:
     return f"SELECT OwnerId, COUNT(Id), MAX(SystemModstamp) FROM {obj} WHERE {owned_condition(where)} GROUP BY OwnerId"
 
 
-def owned_records(obj: str, where: str | None, with_name: bool = True, with_modstamp: bool = False) -> str:
-    """The records themselves (ids to reassign, names for the diff, SystemModstamp when counted here)."""
-    fields = ["Id", name_field(obj)] if with_name else ["Id"]
+def owned_records(obj: str, where: str | None, name_field: str | None = "Name", with_modstamp: bool = False) -> str:
+    """The records themselves (ids to reassign, names for the diff, SystemModstamp when counted here).
+
+    ``name_field`` is the field naming the records (``OrgSchema.name_field``), None for ids only.
+    """
+    fields = ["Id", name_field] if name_field else ["Id"]
     fields.append("OwnerId")
     if with_modstamp:
         fields.append("SystemModstamp")

@@ -17,6 +17,7 @@ from deprovision.errors import OrgError
 from deprovision.ids import to18
 from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in, soql_in
 from deprovision.plan import queries
+from deprovision.plan.discovery import OwnerObject, count_owned, owner_objects
 from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, QueueInfo, Snapshot, TokenGroup
 from deprovision.playbook.loader import PlaybookInvalid
 from deprovision.playbook.model import Playbook
@@ -37,6 +38,11 @@ _NAME_QUERIES = {
                          "NamespacePrefix"),
     "territories": ("SELECT DeveloperName FROM Territory2 WHERE DeveloperName IN {ids}", "DeveloperName"),
 }
+# revoke list kind -> the object it needs (an org without it has that feature off)
+_KIND_OBJECTS = {"territories": "UserTerritory2Association", "package_licenses": "UserPackageLicense",
+                 "permission_set_groups": "PermissionSetGroup", "permission_set_licenses": "PermissionSetLicenseAssign"}
+# User lookups with their own dependant kind; every other User field referencing User is a hierarchy field
+_STANDARD_KINDS = {"ManagerId": "manager", "DelegatedApproverId": "delegated_approver"}
 
 
 def _user(row: dict[str, Any]) -> OrgUser:
@@ -56,7 +62,9 @@ class _Reader:
         self.pb = playbook
         self.problems: list[str] = []
         self.start_calls = client.api_calls
+        self.schema = client.schema
         self.snap = Snapshot(org_id=client.org_id, instance_url=client.instance_url, api_user=client.api_user)
+        self.owner_objects: dict[str, OwnerObject] = {}
 
     def problem(self, path: tuple[str | int, ...], message: str) -> None:
         self.problems.append(f"{self.pb.locate(*path)}: {message}")
@@ -129,10 +137,7 @@ class _Reader:
     # --- successors, managers, names --------------------------------------------------------------
     def read_people(self) -> None:
         people = self.snap.people
-        rules = list(self.pb.reassign_rules().values())
-        if self.pb.actions.reassign:
-            rules.append(self.pb.actions.reassign.default)
-        specs = {s for r in rules for s in (r.to, r.fallback) if s}
+        specs = self._successor_specs()
         usernames = sorted({s[5:] for s in specs if s.startswith("user:")})
         ids = {to18(s[3:]) for s in specs if s.startswith("id:")}
         if any(s == "manager" for s in specs):
@@ -164,6 +169,11 @@ class _Reader:
         if revoke:
             for kind, (template, field) in _NAME_QUERIES.items():
                 wanted = getattr(revoke, kind)
+                needs = _KIND_OBJECTS.get(kind)
+                if needs and not self.schema.has(needs):
+                    if wanted:
+                        self.snap.unavailable.add(needs)
+                    continue
                 if isinstance(wanted, list) and wanted:
                     names = self.snap.known_names.setdefault(kind, set())
                     try:
@@ -171,8 +181,7 @@ class _Reader:
                     except OrgError as exc:
                         if exc.error_code not in _UNAVAILABLE:
                             raise
-        specs = {r.to for r in self.pb.reassign_rules().values()} | {
-            r.fallback for r in self.pb.reassign_rules().values()}
+        specs = self._successor_specs()
         queue_names = sorted({s[6:] for s in specs if s and s.startswith("queue:")})
         if queue_names:
             queues: dict[str, QueueInfo] = {}
@@ -190,47 +199,83 @@ class _Reader:
                     queues[r["Id"]] = QueueInfo(r["Id"], r["DeveloperName"], r.get("Name") or r["DeveloperName"])
             self.snap.queues = {q.developer_name: q for q in queues.values()}
 
+    def _successor_specs(self) -> set[str]:
+        """Every successor the playbook names: per object, for ``all``, and the default."""
+        reassign = self.pb.actions.reassign
+        if not reassign:
+            return set()
+        rules = [*reassign.objects.values(), reassign.default]
+        return {s for r in rules for s in (r.to, r.fallback) if s}
+
     # --- owned records ------------------------------------------------------------------------------
     def read_owned(self) -> None:
-        """Owned records: one aggregate per object (counts, newest SystemModstamp), then the records."""
+        """Owned records: every object a user can own, counted per leaver (aggregates in Composite Batch
+        calls), then the records of the objects the playbook reassigns."""
         ids = [u.id for u in self.snap.targets]
-        rules = dict(sorted(self.pb.reassign_rules().items()))
-        backup = list(enumerate(self.pb.actions.backup.objects)) if self.pb.actions.backup else []
+        backup = self.pb.actions.backup
         named: dict[str, list[tuple[str | int, ...]]] = {}
-        for obj in rules:
+        for obj in self.pb.reassign_rules():
             named.setdefault(obj, []).append(("actions", "reassign", "objects", obj))
-        for i, obj in backup:
+        for i, obj in enumerate(backup.named() if backup else []):
             named.setdefault(obj, []).append(("actions", "backup", "objects", i))
-        base: dict[str, dict[str, tuple[int, str | None]]] = {}
+        self.owner_objects = owner_objects(self.schema) if (ids or named) else {}
+        spelled: dict[str, str] = {}  # playbook spelling -> org spelling
         for obj, paths in named.items():
-            try:
-                if not ids:
-                    list(self.client.query(f"SELECT Id FROM {obj} LIMIT 1"))
-                    base[obj] = {}
-                    continue
-                base[obj] = {r["OwnerId"]: (r["expr0"], r.get("expr1"))
-                             for r in self.client.query_in(queries.owned_aggregate(obj, None), ids) if r.get("expr0")}
-            except OrgError as exc:
-                if exc.error_code not in _QUERY_ERRORS:
-                    raise
+            why = self._cannot_own(obj)
+            if why:
                 for path in paths:
-                    self.problem(path, _org_message(exc))
-        for _, obj in backup:
-            for owner, (count, _stamp) in base.get(obj, {}).items():
-                self.snap.backup_counts.setdefault(owner, {})[obj] = count
-        for obj, rule in rules.items():
-            if obj not in base:
+                    self.problem(path, why)
+            else:
+                spelled[obj] = self.owner_objects[self.schema.name_of(obj)].name
+        counted = count_owned(self.client, list(self.owner_objects.values()), ids)
+        for obj, error in counted.errors.items():
+            for path in named.get(obj, []):
+                self.problem(path, error)
+            if obj not in named:
+                self.snap.uncounted[obj] = error
+        for obj, owners in counted.counts.items():
+            for owner, (n, _stamp) in owners.items():
+                self.snap.owned_counts.setdefault(owner, {})[obj] = n
+        owned_objects = sorted(o for o, owners in counted.counts.items() if owners)
+        self.snap.owner_objects = {o.name: {"queue": o.queue_ownable, "reassignable": o.reassignable}
+                                   for o in self.owner_objects.values()}
+        if backup:
+            chosen = owned_objects if backup.every_object else [spelled[o] for o in backup.named() if o in spelled]
+            self.snap.backup_objects = chosen
+            for obj in chosen:
+                for owner, (n, _stamp) in counted.counts.get(obj, {}).items():
+                    self.snap.backup_counts.setdefault(owner, {})[obj] = n
+        discovered = [o for o in owned_objects if self.owner_objects[o].reassignable]
+        self.snap.discovered = discovered
+        rules = self.pb.reassign_rules(discovered)
+        for obj, rule in sorted(rules.items()):
+            if obj not in spelled and obj not in self.owner_objects:
                 continue
+            org_name = spelled.get(obj, obj)
             self.snap.owned_where[obj] = rule.where
             where_path = ("actions", "reassign", "objects", obj, "where")
             try:
-                sets = self._owned_sets(obj, rule.where, base[obj])
+                sets = self._owned_sets(obj, rule.where, counted.counts.get(org_name, {}))
             except OrgError as exc:
                 if exc.error_code not in _QUERY_ERRORS:
                     raise
                 self.problem(where_path, _org_message(exc))
                 continue
             self.snap.owned.extend(sets[k] for k in sorted(sets))
+
+    def _cannot_own(self, obj: str) -> str | None:
+        """Why records of ``obj`` cannot be owned by a leaver (None when they can)."""
+        name = self.schema.name_of(obj)
+        if name is None:
+            return f"no object '{obj}' in this org"
+        if name in self.owner_objects:
+            return None
+        describe = self.schema.describe(name) or {}
+        if not describe.get("queryable", True):
+            return f"{name} cannot be queried, so its records cannot be read"
+        if self.schema.is_setup(name):
+            return f"{name} is a setup object: its rows are not owned records"
+        return f"{name} has no OwnerId that can be a user: nobody owns its records"
 
     def _owned_sets(self, obj: str, where: str | None, upper: dict[str, tuple[int, str | None]]
                     ) -> dict[str, OwnedSet]:
@@ -257,17 +302,10 @@ class _Reader:
 
     def _read_records(self, obj: str, where: str | None, owners: list[str], sets: dict[str, OwnedSet],
                       *, use_bulk: bool, local_counts: bool) -> None:
-        name_field = queries.name_field(obj)
-        with_name = True
-        rows = self._run(queries.owned_records(obj, where, True, local_counts), owners, use_bulk)
-        try:
-            first = next(rows, None)
-        except OrgError as exc:
-            if exc.error_code != "INVALID_FIELD" or f"'{name_field}'" not in exc.message:
-                raise
-            with_name = False  # an object without a Name field: ids only
-            rows = self._run(queries.owned_records(obj, where, False, local_counts), owners, use_bulk)
-            first = next(rows, None)
+        name_field = self.schema.name_field(obj)
+        with_name = name_field is not None  # an object without a name field: ids only
+        rows = self._run(queries.owned_records(obj, where, name_field, local_counts), owners, use_bulk)
+        first = next(rows, None)
         examples: dict[str, set[str]] = {}  # owner -> a few of the alphabetically first distinct names
         row = first
         while row is not None:
@@ -306,6 +344,10 @@ class _Reader:
         if not ids:
             return
         for obj, template in queries.GRANTS.items():
+            if not self.schema.has(obj):
+                self.snap.unavailable.add(obj)  # the feature is off in this org: nothing to read
+                continue
+            self.snap.grant_objects.append(obj)
             try:
                 rows = list(self.client.query_in(template, ids))
             except OrgError as exc:
@@ -340,30 +382,18 @@ class _Reader:
         if not ids:
             return
         deps = self.snap.dependants
-        kinds = {"ManagerId": "manager", "DelegatedApproverId": "delegated_approver",
-                 "Backup_Approver__c": "backup_approver"}
-        fields = list(kinds)
-        try:
-            rows = self._users_pointing_at(fields, ids)
-        except OrgError as exc:
-            if exc.error_code != "INVALID_FIELD":
-                raise
-            fields = fields[:2]  # an org without the custom backup approver field
-            rows = self._users_pointing_at(fields, ids)
+        fields = self.schema.user_references("User")  # ManagerId, DelegatedApproverId, custom hierarchy fields
+        self.snap.hierarchy_fields = [f for f in fields if f not in _STANDARD_KINDS]
+        rows = self._users_pointing_at(fields, ids) if fields else []
         wanted = set(ids)
+        rows = list({row["Id"]: row for row in rows}.values())  # a user can match in several chunks
         for row in rows:
             for field in fields:
                 if row.get(field) in wanted:
-                    deps.append(Dependant(kinds[field], row["Id"], row["Username"], row[field]))
+                    deps.append(Dependant(_STANDARD_KINDS.get(field, "hierarchy"), row["Id"], row["Username"],
+                                          row[field], field=field))
         for row in self._optional("SELECT Id, Name, OwnerId FROM Report WHERE OwnerId IN {ids}", ids):
             deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
-        # Reports in other users' private folders answer only USING SCOPE allPrivate, with the "Manage All
-        # Private Reports and Dashboards" permission (Object Reference, Report, Supported Query Scopes).
-        seen = {d.record_id for d in deps if d.kind == "report"}
-        private = "SELECT Id, Name, OwnerId FROM Report USING SCOPE allPrivate WHERE OwnerId IN {ids}"
-        for row in self._optional(private, ids):
-            if row["Id"] not in seen:
-                deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
         for row in self._optional("SELECT Id, Title, RunningUserId FROM Dashboard WHERE RunningUserId IN {ids}", ids):
             deps.append(Dependant("dashboard", row["Id"], row.get("Title") or row["Id"], row["RunningUserId"]))
         for row in self._optional("SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN {ids}", ids):
@@ -371,6 +401,12 @@ class _Reader:
         for row in self._optional("SELECT Id, OwnerId FROM CronTrigger WHERE OwnerId IN {ids}", ids):
             deps.append(Dependant("scheduled_job", row["Id"], row["Id"], row["OwnerId"]))
         deps.sort(key=lambda d: (d.user_id, d.kind, d.name, d.record_id))
+
+    def read_schema(self) -> None:
+        """Digests of the describes the plan relies on: a schema change makes a saved plan stale."""
+        used = {"User", *self.snap.grant_objects, *self.snap.backup_objects,
+                *(self.schema.name_of(o) or o for o in self.snap.owned_where)}
+        self.snap.schema = {k: v for k, v in self.client.schema.digest(sorted(used)).items() if v}
 
     def _users_pointing_at(self, fields: list[str], ids: list[str]) -> list[dict]:
         """Active users whose ``fields`` name one of ``ids``: one query per chunk for all fields."""
@@ -384,6 +420,10 @@ class _Reader:
 
     def _optional(self, template: str, ids: list[str]) -> list[dict]:
         """Rows of a read some orgs cannot answer (feature off, field missing): none then."""
+        obj = re.search(r"\bFROM\s+(\w+)", template)
+        if obj and not self.schema.has(obj.group(1)):
+            self.snap.unavailable.add(obj.group(1))
+            return []
         try:
             return list(self.client.query_in(template, ids))
         except OrgError as exc:
@@ -467,5 +507,6 @@ def read_snapshot(client: Any, playbook: Playbook) -> Snapshot:
         raise PlaybookInvalid(sorted(set(reader.problems)))
     reader.read_access()
     reader.read_dependants()
+    reader.read_schema()
     reader.snap.api_calls = client.api_calls - reader.start_calls
     return reader.snap

@@ -70,14 +70,15 @@ def _all_or_teams(value: Any) -> Any:
 def _bool_or_mapping(value: Any) -> Any:
     if isinstance(value, dict):
         for key, flag in value.items():
-            if key not in ("manager", "delegated_approver"):
-                raise ValueError(f"unknown key '{key}'; expected manager, delegated_approver")
+            if key not in ("manager", "delegated_approver", "other_fields"):
+                raise ValueError(f"unknown key '{key}'; expected manager, delegated_approver, other_fields")
             if not isinstance(flag, bool):
                 raise ValueError(f"{key}: expected true or false")
         return value
     if isinstance(value, bool):
         return value
-    raise ValueError("expected true, false or {manager: true|false, delegated_approver: true|false}")
+    raise ValueError("expected true, false or {manager: true|false, delegated_approver: true|false, "
+                     "other_fields: true|false}")
 
 
 def check_email(value: str) -> str:
@@ -172,10 +173,35 @@ class Limits(_Strict):
     max_users: int = Field(default=25, ge=1, description="The plan fails when more users are selected.")
 
 
+ALL = "all"  # every object whose records a leaver can own (as the org describes them)
+
+
+def _or_all(schema: dict[str, Any]) -> None:
+    """JSON Schema: the field also takes the string 'all'."""
+    inner = {k: v for k, v in schema.items() if k not in ("description", "title", "default")}
+    for key in list(inner):
+        schema.pop(key)
+    schema["anyOf"] = [{"const": ALL, "type": "string"}, inner]
+
+
+def _all_as_list(value: Any) -> Any:
+    return [ALL] if value == ALL else value
+
+
+def _all_as_mapping(value: Any) -> Any:
+    return {ALL: {}} if value == ALL else value
+
+
 class Backup(_Strict):
     """Owned records exported (CSV in the run folder) before anything changes."""
 
-    objects: list[str] = Field(default_factory=list, description="Object API names, e.g. Account, Case.")
+    objects: Annotated[list[str], BeforeValidator(_all_as_list)] = Field(
+        default_factory=list, json_schema_extra=_or_all, description=(
+            "Object API names, e.g. Account, Case; or 'all': every queryable object whose OwnerId can be a "
+            "user, as the org describes them."))
+    files: bool = Field(default=False, description=(
+        "Also save the leavers' file contents (ContentVersion VersionData, Attachment Body), hashed in "
+        "SHA256SUMS."))
     scope: Literal["owned", "org"] = Field(default="owned", description=(
         "'owned': the leavers' records of `objects`; 'org': first a full export of the org (every object "
         "and file, `deprovision export`), verified before anything is revoked or deactivated."))
@@ -183,10 +209,21 @@ class Backup(_Strict):
     @field_validator("objects")
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:
+        if ALL in value:
+            return [ALL]
         for name in value:
             if not _API_NAME_RE.match(name):
                 raise ValueError(f"'{name}' is not an object API name")
         return value
+
+    @property
+    def every_object(self) -> bool:
+        """``objects: all``."""
+        return ALL in self.objects
+
+    def named(self) -> list[str]:
+        """The objects named in the playbook (none for ``all``)."""
+        return [] if ALL in self.objects else list(self.objects)
 
 
 class Revoke(_Strict):
@@ -238,15 +275,33 @@ class Reassign(_Strict):
     """Ownership transfer, object by object (owner changes never cascade through the API)."""
 
     default: ReassignDefault = Field(default_factory=ReassignDefault)
-    objects: dict[str, Annotated[ReassignRule, BeforeValidator(_rule_or_empty)]] = Field(default_factory=dict)
+    objects: Annotated[dict[str, Annotated[ReassignRule, BeforeValidator(_rule_or_empty)]],
+                       BeforeValidator(_all_as_mapping)] = Field(default_factory=dict, json_schema_extra=_or_all,
+                                                                 description=(
+        "Object API name -> rule. 'all' (alone, or as a key beside named objects) reassigns every object a "
+        "leaver owns records of, as the org describes them, with the default successor (or the 'all' "
+        "rule's to/fallback); named objects keep their own rules."))
 
     @field_validator("objects")
     @classmethod
     def _names(cls, value: dict[str, ReassignRule]) -> dict[str, ReassignRule]:
-        for name in value:
+        for name, rule in value.items():
+            if name == ALL:
+                if rule.where:
+                    raise ValueError("all: a where condition belongs to a named object, not to every object")
+                continue
             if not _API_NAME_RE.match(name):
                 raise ValueError(f"'{name}' is not an object API name")
         return value
+
+    @property
+    def every_object(self) -> bool:
+        """``objects: all`` (or an ``all`` key): every owned object is reassigned."""
+        return ALL in self.objects
+
+    def named(self) -> dict[str, ReassignRule]:
+        """The rules of the objects the playbook names (the ``all`` entry left out)."""
+        return {k: v for k, v in self.objects.items() if k != ALL}
 
 
 class RepointDependants(_Strict):
@@ -254,6 +309,9 @@ class RepointDependants(_Strict):
 
     manager: bool = Field(default=True, description="Other users' ManagerId.")
     delegated_approver: bool = Field(default=True, description="Other users' DelegatedApproverId.")
+    other_fields: bool = Field(default=True, description=(
+        "Every other User field that references User (custom hierarchy fields such as Backup_Approver__c), "
+        "as User's describe lists them."))
 
 
 class Actions(_Strict):
@@ -264,13 +322,14 @@ class Actions(_Strict):
     revoke: Revoke | None = None
     reassign: Reassign | None = None
     repoint_dependants: Annotated[bool | RepointDependants, BeforeValidator(_bool_or_mapping)] = Field(default=False, description=(
-        "Re-point retained users whose ManagerId / DelegatedApproverId is a leaver to the leaver's "
-        "successor under reassign.default (a user; a queue or no successor keeps the warning). "
-        "true: both fields; or {manager: bool, delegated_approver: bool}."))
+        "Re-point retained users whose ManagerId, DelegatedApproverId or other User lookup to User (a custom "
+        "hierarchy field) is a leaver to the leaver's successor under reassign.default (a user; a queue or no "
+        "successor keeps the warning). true: every such field; or {manager: bool, delegated_approver: bool, "
+        "other_fields: bool}."))
     deactivate: bool = Field(default=False, description="Deactivate last.")
 
     def repoints(self, kind: str) -> bool:
-        """Whether dependants of ``kind`` (``manager`` / ``delegated_approver``) are re-pointed."""
+        """Whether dependants of ``kind`` (``manager`` / ``delegated_approver`` / ``other_fields``) are re-pointed."""
         if isinstance(self.repoint_dependants, RepointDependants):
             return bool(getattr(self.repoint_dependants, kind))
         return bool(self.repoint_dependants)
@@ -293,21 +352,6 @@ class Contract(_Strict):
         return self
 
 
-class OrgRule(_Strict):
-    """How the playbook reads in one org of several (``plan/apply --org A --org B``)."""
-
-    username_suffix: str | None = Field(default=None, description=(
-        "Appended to every username the playbook names (users, CSV, protect, user: successors), as "
-        "Salesforce does for sandbox copies: '.uat' makes nina@acme.example nina@acme.example.uat."))
-
-    @field_validator("username_suffix")
-    @classmethod
-    def _suffix(cls, value: str | None) -> str | None:
-        if value is not None and (not value.strip() or any(c.isspace() for c in value)):
-            raise ValueError("a username suffix has no spaces, e.g. '.uat'")
-        return value
-
-
 class Playbook(_Strict):
     """A deprovisioning playbook (format version 1)."""
 
@@ -324,9 +368,6 @@ class Playbook(_Strict):
     limits: Limits = Field(default_factory=Limits)
     actions: Actions
     contract: Contract | None = Field(default=None, description="The subscription contract (wind-downs).")
-    orgs: dict[str, OrgRule] = Field(default_factory=dict, description=(
-        "Per-org rules when one playbook runs against several orgs, by the name given to --org "
-        "(a named connection or sf:ALIAS); an org without a rule reads the playbook as written."))
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
@@ -365,15 +406,27 @@ class Playbook(_Strict):
                 where = f"{where}:{loc.line}:{loc.column}"
         return f"{where}: {format_path(tuple(path))}"
 
-    def reassign_rules(self) -> dict[str, ReassignRule]:
-        """Each object's rule with the defaults filled in."""
-        if not self.actions.reassign:
+    def reassign_rules(self, discovered: list[str] | tuple[str, ...] = ()) -> dict[str, ReassignRule]:
+        """Each object's rule with the defaults filled in.
+
+        With ``objects: all``, ``discovered`` (the objects the org says a leaver owns records of) get the
+        ``all`` rule, itself filled in from ``default``; objects the playbook names keep their own rules.
+        """
+        reassign = self.actions.reassign
+        if not reassign:
             return {}
-        default = self.actions.reassign.default
-        return {
+        default = reassign.default
+        rules = {
             obj: ReassignRule(to=rule.to or default.to, fallback=rule.fallback or default.fallback, where=rule.where)
-            for obj, rule in self.actions.reassign.objects.items()
+            for obj, rule in reassign.named().items()
         }
+        if reassign.every_object:
+            every = reassign.objects[ALL]
+            named = {n.lower() for n in rules}
+            for obj in discovered:
+                if obj.lower() not in named:
+                    rules[obj] = ReassignRule(to=every.to or default.to, fallback=every.fallback or default.fallback)
+        return rules
 
 
 def playbook_json_schema() -> dict[str, Any]:
