@@ -26,6 +26,12 @@ def _due(change: Change, moment: datetime) -> bool:
     return at is None or at <= moment
 
 
+def due_now(plan: Plan, moment: datetime | None = None) -> list[Change]:
+    """The changes of ``plan`` due at ``moment`` (default now): all of them unless the plan is scheduled."""
+    moment = moment or clock_now()
+    return [c for c in plan.changes if _due(c, moment)]
+
+
 def pending_of(plan: Plan, moment: datetime) -> list[dict[str, Any]]:
     """What waits, by time: ``[{"at", "changes", "users"}]``, soonest first."""
     waiting: dict[str, list[Change]] = defaultdict(list)

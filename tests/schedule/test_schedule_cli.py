@@ -91,6 +91,8 @@ def test_future_leaver_is_frozen_now_and_deactivated_when_due(state, tmp_path) -
     listed = json.loads(run(state, "runs", "--format", "json").stdout)
     assert [r["status"] for r in listed] == ["scheduled"]
     assert listed[0]["next_due"] == end_text and listed[0]["pending"][0]["users"] == [LEAVER]
+    checked = run(state, "verify", listed[0]["run_id"])  # what was due held; what waits is not checked yet
+    assert checked.returncode == 0, checked.stderr
     table = run(state, "runs").stdout
     assert "scheduled" in table and f"at {end_text}" in table
 
