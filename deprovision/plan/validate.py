@@ -47,6 +47,7 @@ FINGERPRINT_GRANTS = ("PermissionSetAssignment", "PermissionSetLicenseAssign", "
 # Rows the fingerprint does not list: their holder is read from the org.
 HOLDER_READS = {"AccountTeamMember": "UserId", "OpportunityTeamMember": "UserId"}
 SHOWN_PROBLEMS = 10
+OWNERSHIP_CHECK_MAX = 20_000  # planned reassigned records up to which each one's owner is read from the org
 # User fields no re-pointing change may write, whatever the plan says.
 PROTECTED_USER_FIELDS = frozenset({"Id", "IsActive", "ProfileId", "UserRoleId", "Username", "Email",
                                    "FederationIdentifier", "UserType", "ContactId"})
@@ -289,7 +290,8 @@ def _field_problems(c: Any, where: str, owner_prefixes: tuple[str, ...], user_pr
     return out
 
 
-def rule_problems(client: Any, plan: Plan, rules: dict[str, Any]) -> tuple[list[str], list[str]]:
+def rule_problems(client: Any, plan: Plan, rules: dict[str, Any],
+                  objects: set[str] | None = None) -> tuple[list[str], list[str]]:
     """The API user and protected users the plan would touch, read from the org now, and limits.max_users;
     then (apart) rows the plan writes under one user's name that belong to another."""
     problems: list[str] = []
@@ -330,6 +332,7 @@ def rule_problems(client: Any, plan: Plan, rules: dict[str, Any]) -> tuple[list[
             elif to18(holder) != to18(c.user_id):
                 ownership.append(f"change {c.id!r}: login {rid} belongs to user {holder}, not to {c.username}")
                 touched.setdefault(to18(holder), f"change {c.id!r}")
+    ownership += _owner_problems(client, plan, objects or set())
     for obj, field_name in HOLDER_READS.items():
         wanted = {r: c for c in plan.changes if c.object == obj for r in (c.record_ids or [])
                   if isinstance(r, str) and not id_problem(r)}
@@ -368,6 +371,32 @@ def rule_problems(client: Any, plan: Plan, rules: dict[str, Any]) -> tuple[list[
     return problems, ownership
 
 
+def _owner_problems(client: Any, plan: Plan, objects: set[str]) -> list[str]:
+    """Records a reassignment lists that its user does not own now (read from the org by owner).
+
+    Bounded: above ``OWNERSHIP_CHECK_MAX`` planned records the check is left to the fingerprint's counts
+    and to the plan's digest or HMAC (reading a million owners would cost hundreds of calls).
+    """
+    changes = [c for c in plan.changes if c.action == "reassign_owner" and c.record_ids and c.object in objects
+               and not id_problem(c.user_id)]
+    if not changes or sum(len(c.record_ids) for c in changes) > OWNERSHIP_CHECK_MAX:
+        return []
+    by_object: dict[str, list[Any]] = defaultdict(list)
+    for c in changes:
+        by_object[c.object].append(c)
+    out: list[str] = []
+    for obj, group in sorted(by_object.items()):
+        owners = sorted({to18(c.user_id) for c in group})
+        owner_of = {to18(r["Id"]): to18(r["OwnerId"] or "") for r in client.query_in(
+            f"SELECT Id, OwnerId FROM {obj} WHERE OwnerId IN {{ids}}", owners)}
+        for c in group:
+            for rid in c.record_ids:
+                if isinstance(rid, str) and not id_problem(rid) and owner_of.get(to18(rid)) != to18(c.user_id):
+                    out.append(f"change {c.id!r}: {obj} {rid} is not owned by {c.username}")
+                    break
+    return out
+
+
 def validate_plan(client: Any, plan: Plan, shown_as: str) -> None:
     """Refuse (PlanInvalid, exit 2) a plan with any problem; only reads the org (describeGlobal, users)."""
     prefixes = key_prefixes(client)
@@ -377,7 +406,7 @@ def validate_plan(client: Any, plan: Plan, shown_as: str) -> None:
         missing = []
     except PlanInvalid as exc:
         missing, rules = exc.problems, {}
-    protected, ownership = rule_problems(client, plan, rules)
+    protected, ownership = rule_problems(client, plan, rules, set(prefixes))
     problems = protected + missing + shape + ownership  # protected users first
     if problems:
         raise PlanInvalid(shown_as, problems)

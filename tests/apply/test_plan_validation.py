@@ -168,6 +168,15 @@ def test_a_record_id_carrying_soql_is_refused(org, saved, tmp_path) -> None:
     refused(*apply_document(org, tmp_path, plan), "\"001'; DELETE FROM Account; --\" is not an id")
 
 
+def test_records_of_another_owner_under_a_leavers_reassignment_are_refused(org, saved, tmp_path) -> None:
+    plan = copy.deepcopy(saved["plan"])
+    change = first(plan, "reassign_owner")
+    theirs = org.store.query(f"SELECT Id FROM {change['object']} WHERE OwnerId != '{change['user_id']}' "
+                             "LIMIT 1").records[0]["Id"]
+    change["record_ids"][-1] = theirs  # same count: the fingerprint's aggregate alone would not see it
+    refused(*apply_document(org, tmp_path, plan), f"{change['object']} {theirs} is not owned by {change['username']}")
+
+
 # --- one test per validation rule --------------------------------------------------------------------
 
 def test_a_rollback_action_in_an_apply_plan_is_refused(org, saved, tmp_path) -> None:
