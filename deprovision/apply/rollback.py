@@ -15,6 +15,7 @@ from deprovision.apply.executor import Executor, RunResult
 from deprovision.apply.journal import read_journal
 from deprovision.apply.operations import ASSIGNMENT_KEYS, ROLLBACK_STEPS, USER_FIELD, change_object
 from deprovision.apply.runs import RunFolder, utc_now
+from deprovision.apply.teams import TEAMS, kept_rows, present_keys
 from deprovision.localorg.schema import get_object
 from deprovision.plan.model import ACTIONS, Change, Plan
 
@@ -92,6 +93,7 @@ def plan_rollback(client, run_dir: Path) -> tuple[Plan, list[str]]:
     changes += _restore_dependants(client, done, users, notes)
     changes += _restore_assignments(client, folder, done, users, notes)
     changes += _restore_owners(client, folder, done, users, notes)
+    changes += _restore_kept_teams(client, folder, source, users)
     for c, key in done.get("freeze", []):
         user = users[c.user_id]
         if user.is_frozen:
@@ -199,13 +201,35 @@ def _restore_owners(client, folder: RunFolder, done, users, notes: list[str]) ->
     return out
 
 
+def _restore_kept_teams(client, folder: RunFolder, source: Plan, users) -> list[Change]:
+    """Colleagues' team rows the run was to keep but that are missing now: re-created from the backup
+    (before the owners are given back, which keeps them through SOAP)."""
+    out = []
+    changes = {c.id: c for c in source.changes}
+    for spec in TEAMS.values():
+        rows = kept_rows(folder, spec) or []
+        if not rows:
+            continue
+        present = present_keys(client, spec, {r[spec.parent_field] for r in rows})
+        for r in rows:
+            c = changes.get(r.get("ChangeId", ""))
+            if c is None or spec.natural(r) in present:
+                continue
+            label = f"colleague {r['UserId']} on {spec.parent} {r[spec.parent_field]}"
+            out.append(_change("restore_assignment", users[c.user_id], spec.obj, [r["Id"]], {},
+                               spec.createable(r), label=label))
+    return out
+
+
 def _new_owner(c: Change) -> str | None:
     return (c.after or {}).get("OwnerId") or (c.successor.id if c.successor else None)
 
 
-def execute_rollback(client, plan: Plan, run_dir: Path, *, progress=None) -> RunResult:
-    """Run a rollback plan (steps newest first) into its own run folder."""
-    return Executor(client, plan, run_dir, progress, steps=ROLLBACK_STEPS, kind="rollback").run()
+def execute_rollback(client, plan: Plan, run_dir: Path, *, progress=None, api_calls_at_start: int = 0) -> RunResult:
+    """Run a rollback plan (steps newest first) into its own run folder; its API calls count from
+    ``api_calls_at_start`` of the client (0: the rollback's own planning reads included)."""
+    return Executor(client, plan, run_dir, progress, steps=ROLLBACK_STEPS, kind="rollback",
+                    api_calls_at_start=api_calls_at_start).run()
 
 
 def render_rollback(plan: Plan) -> str:

@@ -9,6 +9,7 @@ from deprovision.apply import audit_events
 from deprovision.apply.backup import write_csv, write_sha256sums
 from deprovision.apply.context import RunContext
 from deprovision.apply.operations import ASSIGNMENT_FIELDS, USER_FIELD, change_object
+from deprovision.apply.teams import TEAMS, read_team_rows, removed_rows
 from deprovision.localorg.schema import get_object
 from deprovision.plan.model import Change
 
@@ -35,6 +36,7 @@ class BackupStep:
         digests["owners.csv"] = write_csv(backup_dir / "owners.csv",
                                           ["Object", "Id", "OwnerId", "NewOwnerId", "ChangeId"], owner_rows)
         digests.update(_assignments(ctx))
+        digests.update(_kept_teams(ctx))
         for obj in plan.backup_objects or []:
             spec = get_object(obj)
             if spec is None or not spec.has_owner:
@@ -84,4 +86,22 @@ def _assignments(ctx: RunContext) -> dict[str, str]:
         digests[f"{obj}.csv"] = write_csv(
             ctx.folder.backup_dir / f"{obj}.csv", [*fields, "Label", "ChangeId"],
             ([*(r.get(f) for f in fields), wanted[r["Id"]].label, wanted[r["Id"]].id] for r in rows))
+    return digests
+
+
+def _kept_teams(ctx: RunContext) -> dict[str, str]:
+    """Colleagues' team rows on the accounts and opportunities the plan reassigns (``<Team>-kept.csv``):
+    the reassign step keeps them through SOAP, checks them afterwards and re-creates any that was dropped."""
+    digests = {}
+    removed = removed_rows(ctx.plan)
+    for spec in TEAMS.values():
+        changes = [c for c in ctx.plan.changes if c.action == "reassign_owner" and c.object == spec.parent]
+        if not changes:
+            continue
+        change_of = {rid: c for c in changes for rid in c.record_ids}
+        owners = {(c.before or {}).get("OwnerId") or c.user_id for c in changes}
+        rows = read_team_rows(ctx.reader, spec, owners, set(change_of), removed)
+        digests[spec.kept_file] = write_csv(
+            ctx.folder.backup_dir / spec.kept_file, [*spec.fields, "ChangeId"],
+            ([*(r.get(f) for f in spec.fields), change_of[r[spec.parent_field]].id] for r in rows))
     return digests

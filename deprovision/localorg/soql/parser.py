@@ -83,8 +83,8 @@ class _Parser:
         self.expect_word("SELECT")
         select = self.select_list(allow_subqueries=not nested)
         self.expect_word("FROM")
-        # "Group" is an object name too (FROM Group), unless it starts GROUP BY
-        is_group_object = self.tok.text.upper() == "GROUP" and not self.peek().is_word("BY")
+        # "Group" and "Order" are object names too (FROM Group, FROM Order), unless they start GROUP BY / ORDER BY
+        is_group_object = self.tok.text.upper() in ("GROUP", "ORDER") and not self.peek().is_word("BY")
         if self.tok.kind != IDENT or "." in self.tok.text or (
                 self.tok.text.upper() in _CLAUSE_WORDS and not is_group_object):
             raise self.fail()
