@@ -1,4 +1,7 @@
-"""Benchmark B1: plan and apply for 1,000 leavers in a 5,000-user, 1,000,000-record org.
+"""Benchmarks B1 and S60k: plan and apply against a served scale org, final owners checked against the plan.
+
+B1: 1,000 leavers in a 5,000-user, 1,000,000-record org. S60k: 50 leavers whose records go to their
+managers (10 distinct successors), 60,000 records over six objects.
 
 The local org is served in a separate process (``deprovision localorg serve --latency-ms 50``); the
 ``deprovision`` process runs ``plan --out`` and then ``apply PLAN.json --yes``. For each it prints
@@ -7,9 +10,12 @@ every login was frozen (from the start of the apply process), and peak memory (r
 
     python benchmarks/apply_bench.py                 # B1 and the small scenario
     python benchmarks/apply_bench.py --scenario small
+    python benchmarks/apply_bench.py --scenario S60k
     python benchmarks/apply_bench.py --latency-ms 0 --users 5000 --records 1000000 --leavers 1000
 
 Targets for B1: apply within 300 REST API calls, all logins frozen within 5 s, peak memory <= 400 MB.
+Targets for S60k: plan + apply <= 80 API calls together, apply < 15 s, peak memory < 150 MB.
+After apply every reassigned record's owner is compared with the owner the plan named (row by row).
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ import requests
 SCENARIOS = {
     "small": {"users": 500, "records": 5_000, "leavers": 10},
     "B1": {"users": 5_000, "records": 1_000_000, "leavers": 1_000},
+    "S60k": {"users": 500, "records": 60_000, "leavers": 50},  # 500 users: the scale seed's 10 managers
 }
+TARGETS = {"S60k": {"calls": 80, "apply_seconds": 15.0, "peak_mb": 150}}
 
 PLAYBOOK = """\
 version: 1
@@ -97,6 +105,30 @@ def owned_objects(db: Path) -> list[str]:
             continue
     conn.close()
     return out
+
+
+def check_owners(db: Path, run_dir: Path) -> dict:
+    """Every reassigned record's owner in the org's database against the owner the plan named."""
+    import sqlite3
+    from collections import defaultdict
+
+    from deprovision.apply.runs import RunFolder
+
+    plan = RunFolder(run_dir).read_plan()
+    planned: dict[str, dict[str, str]] = defaultdict(dict)
+    for c in plan.changes:
+        if c.action == "reassign_owner":
+            for rid in c.record_ids:
+                planned[c.object][rid] = c.after["OwnerId"]
+    conn = sqlite3.connect(db)
+    wrong = 0
+    successors: dict[str, int] = {}
+    for obj, want in planned.items():
+        now = dict(conn.execute(f'SELECT "Id", "OwnerId" FROM "{obj}"'))
+        wrong += sum(1 for rid, owner in want.items() if now.get(rid) != owner)
+        successors[obj] = len(set(want.values()))
+    conn.close()
+    return {"records": sum(len(w) for w in planned.values()), "wrong": wrong, "successors": successors}
 
 
 class Served:
@@ -201,6 +233,7 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
             "time_to_freeze_from_executor_start": run["time_to_freeze"],
             "changes_applied": run["applied"], "records_applied": run["records_applied"], "failed": run["failed"],
         }
+        result["owners"] = check_owners(db, state / "runs" / run["run_id"])
     finally:
         served.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -219,7 +252,7 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="show the apply's progress lines")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
-    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    names = ["small", "B1"] if args.scenario == "all" else [args.scenario]
     results = []
     for name in names:
         size = dict(SCENARIOS[name])
@@ -238,6 +271,17 @@ def main() -> None:
               f"+ {a['oauth_calls']} OAuth revocations; all logins frozen after "
               f"{a['time_to_freeze_from_process_start']} s (executor: {a['time_to_freeze_from_executor_start']} s); "
               f"status {a['status']}, {a['records_applied']:,} records")
+        o = r["owners"]
+        print(f"  owners: {o['records']:,} reassigned records checked against the plan, {o['wrong']} not with "
+              f"their planned owner; successors per object {o['successors']}")
+        target = TARGETS.get(r["scenario"])
+        if target:
+            calls = p["api_calls"] + a["api_calls"]
+            ok = (calls <= target["calls"] and a["seconds"] < target["apply_seconds"]
+                  and max(p["peak_mb"], a["peak_mb"]) < target["peak_mb"] and o["wrong"] == 0)
+            print(f"  targets: plan + apply {calls} API calls (<= {target['calls']}), apply {a['seconds']} s "
+                  f"(< {target['apply_seconds']}), peak {max(p['peak_mb'], a['peak_mb'])} MB (< {target['peak_mb']}): "
+                  f"{'met' if ok else 'NOT met'}")
     print(json.dumps(results, indent=2))
 
 

@@ -64,6 +64,7 @@ class RunContext:
         self.time_to_freeze: float | None = None
         self.t0 = time.monotonic()
         self.notes: list[str] = []
+        self.failures: list[str] = []  # failures outside the plan's changes (colleagues' team rows not re-created)
         self.reader = ParallelReads(client)  # chunked reads side by side
         self.lock = threading.RLock()  # journal and state: Bulk jobs of several objects finish side by side
 

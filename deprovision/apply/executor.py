@@ -29,12 +29,15 @@ class Executor:
     """Executes one plan into one run folder; resumes from the folder's journal when there is one."""
 
     def __init__(self, client, plan: Plan, run_dir: Path, progress: Progress | None = None, *,
-                 steps=APPLY_STEPS, kind: str = "apply", api_calls_at_start: int | None = None) -> None:
+                 steps=APPLY_STEPS, kind: str = "apply", api_calls_at_start: int = 0) -> None:
+        """``api_calls_at_start``: the client's call count the run's figure starts from. 0 (the default)
+        counts every call the client made, so the plan read, stale-plan check and preflight of the same
+        command are in the run's figure; a caller running several plans through one client passes the
+        count before each."""
         self.ctx = RunContext(client, plan, run_dir, progress, kind=kind)
         self.steps = steps
         self.kind = kind
-        self.api_calls_at_start = (getattr(client, "api_calls", 0) if api_calls_at_start is None
-                                   else api_calls_at_start)
+        self.api_calls_at_start = api_calls_at_start
 
     def run(self) -> RunResult:
         """Execute every step; returns the result (per-record failures are results, not exceptions)."""
@@ -97,7 +100,9 @@ class Executor:
                     per_user[name].append(describe_failure(change, len(bad), codes))
         for name, lines in per_user.items():
             result.failures.append(f"{name}: {'; '.join(dict.fromkeys(lines))}")
-        if result.failed:
+        result.failures += ctx.failures
+        result.notes = list(ctx.notes)
+        if result.failed or ctx.failures:
             result.status = STATUS_PARTIAL if result.applied or result.skipped else STATUS_FAILED
         result.api_calls = getattr(ctx.client, "api_calls", 0) - self.api_calls_at_start
         result.oauth_calls = ctx.oauth_calls
@@ -121,6 +126,11 @@ class Executor:
         return result
 
 
-def apply_plan(client, plan: Plan, run_dir: Path, *, progress: Progress | None = None) -> RunResult:
-    """Execute ``plan`` against the org into ``run_dir``, resuming from its journal when there is one."""
-    return Executor(client, plan, run_dir, progress).run()
+def apply_plan(client, plan: Plan, run_dir: Path, *, progress: Progress | None = None,
+               api_calls_at_start: int = 0) -> RunResult:
+    """Execute ``plan`` against the org into ``run_dir``, resuming from its journal when there is one.
+
+    The run's API calls are the client's since ``api_calls_at_start`` (0: every call this client made, so
+    the plan, stale-plan check, preflight and limits reads of the same command are counted too).
+    """
+    return Executor(client, plan, run_dir, progress, api_calls_at_start=api_calls_at_start).run()

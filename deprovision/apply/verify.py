@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from deprovision.apply.backup import read_csv
 from deprovision.apply.operations import ASSIGNMENT_KEYS, USER_FIELD, change_object
+from deprovision.apply.owners_check import describe, owner_mismatches
 from deprovision.apply.runs import RunFolder
+from deprovision.apply.teams import TEAMS, kept_rows, present_keys
 from deprovision.plan.model import Change, Plan
 
 REGRANT_WORDS = {
@@ -22,7 +25,10 @@ REGRANT_WORDS = {
     "remove_opportunity_team": "on the opportunity team of {label} again",
 }
 REPOINT_FIELDS = {"repoint_manager": ("ManagerId", "manager"),
-                  "repoint_delegated_approver": ("DelegatedApproverId", "delegated approver")}
+                  "repoint_delegated_approver": ("DelegatedApproverId", "delegated approver"),
+                  "restore_manager": ("ManagerId", "manager"),
+                  "restore_delegated_approver": ("DelegatedApproverId", "delegated approver")}
+OWNER_ACTIONS = ("reassign_owner", "restore_owner")
 
 
 def _backup_rows(folder: RunFolder, obj: str) -> dict[str, dict[str, str]]:
@@ -50,16 +56,18 @@ def verify_run(client, run_dir: Path, *, with_counts: bool = False):
     def who(c: Change) -> str:
         return name.get(c.user_id, c.username)
 
-    freezes = by_action.get("freeze", [])
-    if freezes:
-        users = sorted({c.user_id for c in freezes})
+    logins = by_action.get("freeze", []) + by_action.get("unfreeze", [])
+    if logins:
         frozen = {r["UserId"]: r["IsFrozen"] for r in client.query_in(
-            "SELECT UserId, IsFrozen FROM UserLogin WHERE UserId IN {ids}", users)}
-        for c in freezes:
+            "SELECT UserId, IsFrozen FROM UserLogin WHERE UserId IN {ids}", sorted({c.user_id for c in logins}))}
+        for c in logins:
             checked += 1
-            if not frozen.get(c.user_id):
+            if c.action == "freeze" and not frozen.get(c.user_id):
                 leftovers.append(f"{who(c)}: login is not frozen")
-    user_changes = by_action.get("deactivate", []) + by_action.get("clear_role", [])
+            if c.action == "unfreeze" and frozen.get(c.user_id):
+                leftovers.append(f"{who(c)}: login is frozen")
+    user_changes = [c for a in ("deactivate", "clear_role", "reactivate", "restore_role")
+                    for c in by_action.get(a, [])]
     if user_changes:
         current = {r["Id"]: r for r in client.query_in(
             "SELECT Id, IsActive, UserRoleId FROM User WHERE Id IN {ids}", sorted({c.user_id for c in user_changes}))}
@@ -68,16 +76,30 @@ def verify_run(client, run_dir: Path, *, with_counts: bool = False):
             row = current.get(c.user_id, {})
             if c.action == "deactivate" and row.get("IsActive"):
                 leftovers.append(f"{who(c)}: user is active")
+            if c.action == "reactivate" and not row.get("IsActive"):
+                leftovers.append(f"{who(c)}: user is not active")
             if c.action == "clear_role" and row.get("UserRoleId"):
                 leftovers.append(f"{who(c)}: has a role again")
+            if c.action == "restore_role" and row.get("UserRoleId") != (c.after or {}).get("UserRoleId"):
+                leftovers.append(f"{who(c)}: role is {row.get('UserRoleId') or 'none'}, the rollback set "
+                                 f"{(c.after or {}).get('UserRoleId')}")
+    restores = by_action.get("restore_assignment", [])
+    checked += len(restores)
+    leftovers += _check_restored_assignments(client, restores, who)
     leftovers += _check_assignments(client, folder, plan, by_action, who)
     checked += sum(len(by_action.get(a, [])) for a in REGRANT_WORDS)
     repoints = [c for action in REPOINT_FIELDS for c in by_action.get(action, [])]
     checked += len(repoints)
     leftovers += _check_repoints(client, plan, repoints, who)
-    reassigns = by_action.get("reassign_owner", [])
-    checked += len(reassigns)
-    leftovers += _check_owners(client, reassigns, who)
+    owner_changes = [c for a in OWNER_ACTIONS for c in by_action.get(a, [])]
+    if owner_changes:
+        mismatches, _records = owner_mismatches(client, owner_changes)
+        checked += len(owner_changes)
+        leftovers += describe(mismatches, who, _names(client, plan, {m.actual for m in mismatches if m.actual}
+                                                      | {m.expected for m in mismatches}))
+    kept, lines = _check_kept_teams(client, folder, plan)
+    checked += kept
+    leftovers += lines
     tokens = by_action.get("revoke_oauth_token", [])
     if tokens:
         checked += len(tokens)
@@ -117,7 +139,7 @@ def _check_assignments(client, folder: RunFolder, plan: Plan, by_action, who) ->
 
 
 def _check_repoints(client, plan: Plan, repoints: list[Change], who) -> list[str]:
-    """Dependants whose ManagerId / DelegatedApproverId names a leaver again."""
+    """Dependants whose ManagerId / DelegatedApproverId is not the user the plan (or rollback) set."""
     if not repoints:
         return []
     leavers = {u.id for u in plan.users}
@@ -127,25 +149,77 @@ def _check_repoints(client, plan: Plan, repoints: list[Change], who) -> list[str
     out = []
     for c in repoints:
         field, role = REPOINT_FIELDS[c.action]
-        back = sorted(now[rid].get("Username") or rid for rid in c.record_ids
-                      if now.get(rid, {}).get(field) in leavers)
+        planned = (c.after or {}).get(field)
+        wrong = [rid for rid in c.record_ids if now.get(rid, {}).get(field) != planned]
+        back = sorted(now[rid].get("Username") or rid for rid in wrong
+                      if c.action.startswith("repoint") and now.get(rid, {}).get(field) in leavers)
         if back:
             out.append(f"{who(c)}: {role} of {len(back)} user{'s' if len(back) != 1 else ''} again "
                        f"({', '.join(back[:5])})")
+        for rid in wrong:
+            row = now.get(rid, {})
+            if c.action.startswith("repoint") and row.get(field) in leavers:
+                continue
+            out.append(f"User {row.get('Username') or rid}: {field} is {row.get(field) or 'empty'}, "
+                       f"the {'plan' if c.action.startswith('repoint') else 'rollback'} set {planned} [{who(c)}]")
     return out
 
 
-def _check_owners(client, reassigns: list[Change], who) -> list[str]:
+def _check_restored_assignments(client, restores: list[Change], who) -> list[str]:
+    """A rollback's re-created assignments: each is present again (matched on the fields it was created with)."""
     out = []
     by_obj: dict[str, list[Change]] = defaultdict(list)
-    for c in reassigns:
+    for c in restores:
         by_obj[c.object].append(c)
     for obj, changes in sorted(by_obj.items()):
-        owners = sorted({(c.before or {}).get("OwnerId") or c.user_id for c in changes})
-        still = {r["Id"]: r["OwnerId"] for r in client.query_in(
-            f"SELECT Id, OwnerId FROM {obj} WHERE OwnerId IN {{ids}}", owners)}
+        keys = ASSIGNMENT_KEYS.get(obj)
+        if not keys:
+            continue
+        user_field = USER_FIELD[obj]
+        fields = sorted({*keys, *(k for c in changes for k in (c.after or {}) if k in ("PermissionSetGroupId",))})
+        rows: dict[str, list[dict]] = defaultdict(list)
+        for r in client.query_in(f"SELECT {', '.join(fields)} FROM {obj} WHERE {user_field} IN {{ids}}",
+                                 sorted({(c.after or {}).get(user_field) or c.user_id for c in changes})):
+            rows[r.get(user_field)].append(r)
         for c in changes:
-            n = sum(1 for rid in c.record_ids if rid in still)
-            if n:
-                out.append(f"{who(c)}: {n} {obj} record{'s' if n != 1 else ''} still owned by the user")
+            want = {k: v for k, v in (c.after or {}).items() if k in fields and v}
+            user = want.get(user_field) or c.user_id
+            if not any(all(r.get(k) == v for k, v in want.items()) for r in rows.get(user, [])):
+                out.append(f"{who(c)}: {obj} {c.label or ''} not present again".replace("  ", " "))
     return out
+
+
+def _names(client, plan: Plan, ids: set[str]) -> Callable[[str | None], str]:
+    """A function naming a user or queue id (username, queue name), read in one call per kind."""
+    names = {u.id: u.username for u in plan.users}
+    for c in plan.changes:
+        if c.successor is not None:
+            names[c.successor.id] = c.successor.name
+    users = sorted(i for i in ids if i and i not in names and i.startswith("005"))
+    groups = sorted(i for i in ids if i and i not in names and i.startswith("00G"))
+    if users:
+        names.update({r["Id"]: r["Username"] for r in client.query_in(
+            "SELECT Id, Username FROM User WHERE Id IN {ids}", users)})
+    if groups:
+        names.update({r["Id"]: r["Name"] for r in client.query_in(
+            "SELECT Id, Name FROM Group WHERE Id IN {ids}", groups)})
+    return lambda i: names.get(i, i) if i else "nobody"
+
+
+def _check_kept_teams(client, folder: RunFolder, plan: Plan) -> tuple[int, list[str]]:
+    """Colleagues' team rows the run kept on reassigned accounts and opportunities: each is still there."""
+    checked, out = 0, []
+    changes = {c.id: c for c in plan.changes}
+    for spec in TEAMS.values():
+        rows = kept_rows(folder, spec) or []
+        if not rows:
+            continue
+        checked += len(rows)
+        present = present_keys(client, spec, {r[spec.parent_field] for r in rows})
+        for r in rows:
+            if spec.natural(r) not in present:
+                c = changes.get(r.get("ChangeId", ""))
+                who = f" [{c.username}]" if c else ""
+                out.append(f"{spec.obj} {r['Id']}: user {r['UserId']} is no longer on the {spec.parent.lower()} team "
+                           f"of {spec.parent} {r[spec.parent_field]} (kept by the run){who}")
+    return checked, out

@@ -7,7 +7,7 @@ first element.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 from deprovision.apply.batching import BULK_THRESHOLD, collection_batches
@@ -15,6 +15,7 @@ from deprovision.apply.context import RunContext
 from deprovision.apply.operations import Op
 from deprovision.apply.recheck import recheck
 from deprovision.errors import OrgError
+from deprovision.org import bulk as bulk_api
 from deprovision.plan.model import Change
 
 PARALLEL_CALLS = 5
@@ -27,23 +28,26 @@ def record_of(op: Op) -> dict[str, Any]:
 
 
 def write(ctx: RunContext, step: str, ops: list[Op], *, headers: dict[str, str] | None = None,
-          bulk: bool = False, parallel: bool = False) -> None:
+          bulk: bool = False, parallel: bool = False, pool: Executor | None = None) -> Future | None:
     """Write ``ops`` (already pending): re-checked against the org when in doubt, then Bulk API 2.0
-    (``bulk`` and above the threshold), parallel Collections calls (``parallel``) or one call after another."""
+    (``bulk`` and above the threshold), parallel Collections calls (``parallel``) or one call after another.
+
+    With ``pool`` a Bulk job runs there once its CSV is written; the job's future is returned.
+    """
     if not ops:
-        return
+        return None
     ops = recheck(ctx, ops)
     if not ops:
-        return
-    if bulk and len(ops) > BULK_THRESHOLD and ops[0].kind == "update":
-        write_bulk(ctx, step, ops)
-        return
+        return None
+    if bulk and len(ops) > BULK_THRESHOLD and all(op.kind == "update" for op in ops):
+        return write_bulk(ctx, step, ops, pool=pool)
     batches = list(collection_batches(ops, lambda op: op.obj, key_of=lambda op: op.key))
     if parallel and len(batches) > 1 and all(b[0].kind == "update" for b in batches):
         write_collections_parallel(ctx, step, batches, headers=headers)
         return
     for batch_ops in batches:
         write_collection(ctx, step, batch_ops, headers=headers)
+    return None
 
 
 def write_collections_parallel(ctx: RunContext, step: str, batches: list[list[Op]], *,
@@ -113,24 +117,39 @@ def write_collection(ctx: RunContext, step: str, ops: list[Op], *, headers: dict
     ctx.batch_done(step, batch, len(ops), failed=failed)
 
 
-def write_bulk(ctx: RunContext, step: str, ops: list[Op]) -> None:
+def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | None = None) -> Future | None:
     """Bulk API 2.0 update of one object (used above ``BULK_THRESHOLD`` records); each row carries the
-    values of its own operation."""
+    values of its own operation. The CSV is written here (the operations are freed once it is); the job
+    runs here too, or in ``pool`` (jobs of several objects side by side: Salesforce runs them in parallel)."""
     obj = ops[0].obj
     columns = ["Id", *sorted({name for op in ops for name in op.fields})]
     batch = ctx.journal.next_batch_name(step, f"bulk-{obj}")
     ctx.journal.batch_started(batch, step, ((op.change.id, op.key) for op in ops), objects=[obj],
                               kind="bulk_update")
     by_key: dict[str, Change] = {op.key: op.change for op in ops}
-    total = len(by_key)
 
     def rows():
         for op in ops:
             yield [op.key, *(op.fields.get(name) for name in columns[1:])]
         ops.clear()  # the CSV is written: free the operations before the job's results arrive
 
+    parts = bulk_api.write_parts(columns, rows())
+
+    def run() -> None:
+        _run_bulk(ctx, step, obj, batch, by_key, parts)
+
+    if pool is not None:
+        return pool.submit(run)
+    run()
+    return None
+
+
+def _run_bulk(ctx: RunContext, step: str, obj: str, batch: str, by_key: dict[str, Change],
+              parts: list[tuple[str, int]]) -> None:
+    """Run the job(s) of one object and journal every record's outcome."""
+    total = len(by_key)
     try:
-        result = ctx.client.bulk_ingest(obj, "update", columns, rows())
+        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts)
         ctx.maybe_crash(step, sent=True)
     except OrgError as exc:
         for key, change in by_key.items():
@@ -157,3 +176,31 @@ def write_bulk(ctx: RunContext, step: str, ops: list[Op]) -> None:
         failed += 1
         ctx.outcome(batch, change, key, "failed", "UNPROCESSED", "the bulk job did not process it")
     ctx.batch_done(step, batch, total, failed=failed, jobs=list(result.job_ids))
+
+
+def write_soap(ctx: RunContext, step: str, ops: list[Op], *, options: dict[str, bool]) -> None:
+    """Owner updates through the SOAP ``update`` call with ``OwnerChangeOptions`` (``options``: the
+    ``soap_update`` keywords, e.g. ``keep_account_team``), 200 records per call, each with its own values."""
+    if not ops:
+        return
+    ops = recheck(ctx, ops)
+    for batch_ops in collection_batches(ops, lambda op: op.obj, key_of=lambda op: op.key):
+        obj = batch_ops[0].obj
+        batch = ctx.journal.next_batch_name(step, f"soap-{obj}")
+        ctx.journal.batch_started(batch, step, ((op.change.id, op.key) for op in batch_ops), objects=[obj],
+                                  kind="soap_update", options=sorted(k for k, v in options.items() if v))
+        try:
+            results = ctx.client.soap_update([record_of(op) for op in batch_ops], **options)
+            ctx.maybe_crash(step, sent=True)
+        except OrgError as exc:
+            for op in batch_ops:
+                ctx.outcome(batch, op.change, op.key, "failed", exc.error_code or "CALL_FAILED", exc.message)
+            ctx.batch_done(step, batch, len(batch_ops), failed=len(batch_ops))
+            continue
+        ctx.successes(batch, [op for op, res in zip(batch_ops, results, strict=False) if res.success])
+        failed = 0
+        for op, res in zip(batch_ops, results, strict=False):
+            if not res.success:
+                failed += 1
+                ctx.outcome(batch, op.change, op.key, "failed", res.error_code, res.message)
+        ctx.batch_done(step, batch, len(batch_ops), failed=failed)

@@ -63,10 +63,11 @@ def _load_plan_file(path: Path) -> Plan:
 
 def _validate(client, plan: Plan, shown_as: str) -> None:
     """The whole plan checked (shape, rules against the org) before anything is written; exit 2 if not."""
+    from deprovision.apply.parallel import ParallelReads
     from deprovision.plan.validate import PlanInvalid, validate_plan
 
     try:
-        validate_plan(client, plan, shown_as)
+        validate_plan(ParallelReads(client), plan, shown_as)  # its reads stand before the freeze: side by side
     except PlanInvalid as exc:
         _audit_event("plan_refused", outcome="refused", reason_refused="invalid plan", problems=exc.problems[:200],
                      playbook=(plan.playbook or {}).get("name"), org_id=plan.org_id)

@@ -7,10 +7,12 @@ import io
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from deprovision.errors import OrgError
 from deprovision.org.results import BulkResult, RecordResult, to_org_error
 
 if TYPE_CHECKING:
@@ -60,70 +62,179 @@ def iter_csv(text: str) -> Iterator[dict[str, str]]:
     return csv.DictReader(io.StringIO(text))
 
 
+MAX_PART_BYTES = 100 * 1024 * 1024  # one upload per job, at most 100 MB of CSV (150 MB after base64)
+FIRST_POLL = 0.25  # seconds after the upload is closed: small jobs are often done by then
+MIN_POLL = 0.1
+DONE_STATES = ("JobComplete", "Failed", "Aborted")
+
+
+def next_poll(elapsed: float, processed: int, total: int, previous: float, max_wait: float) -> float:
+    """Seconds until the next status poll: the remaining time at the rate seen so far (a little over, so
+    one poll usually finds the job done), or twice the last wait when nothing moved; at most ``max_wait``."""
+    if processed > 0 and elapsed > 0 and total > processed:
+        remaining = (total - processed) * elapsed / processed
+        return max(MIN_POLL, min(max_wait, remaining * 1.1 + 0.05))
+    return max(MIN_POLL, min(max_wait, previous * 2))
+
+
+def write_parts(columns: list[str], rows: Iterable[list]) -> list[tuple[str, int]]:
+    """The rows as CSV files of at most ``MAX_PART_BYTES`` each (header in each): [(path, rows)]."""
+    if len(set(columns)) != len(columns) or not columns:
+        raise ValueError("bulk columns must be non-empty and unique")
+    parts: list[tuple[str, int]] = []
+    out = None
+    writer = None
+    count = size = 0
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(columns)
+    try:
+        for row in rows:
+            row = list(row)
+            if len(row) != len(columns):
+                raise ValueError(f"bulk row {count + 1} has {len(row)} values for {len(columns)} columns")
+            if out is None or size >= MAX_PART_BYTES:
+                if out is not None:
+                    out.close()
+                    parts[-1] = (parts[-1][0], count)
+                fd, path = tempfile.mkstemp(prefix="deprovision-bulk-", suffix=".csv")
+                out = os.fdopen(fd, "w", encoding="utf-8", newline="")
+                out.write(header.getvalue())
+                writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+                parts.append((path, 0))
+                count = 0
+                size = len(header.getvalue())
+            cells = [csv_value(v) for v in row]
+            writer.writerow(cells)
+            count += 1
+            size += sum(len(c) for c in cells) + len(cells) + 2
+        if out is not None:
+            out.close()
+            parts[-1] = (parts[-1][0], count)
+    except BaseException:
+        if out is not None:
+            out.close()
+        for path, _ in parts:
+            _unlink(path)
+        raise
+    return parts
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int) -> dict:
+    """Create, upload, close and poll one ingest job; its final job info (the poll that saw it end).
+
+    Calls: create, upload, close, the polls, then the caller's results reads.
+    """
+    bulk2 = client.sf.bulk2.__getattr__(obj)._client  # looked up per attempt: a re-login replaces client.sf
+    job = bulk2.create_job(operation)
+    job_id = job["id"]
+    try:
+        with open(path, encoding="utf-8") as fh:
+            bulk2.upload_job_data(job_id, fh.read())
+        bulk2.close_job(job_id)
+        info = _wait_for(bulk2, job_id, False, client.bulk_poll_seconds, total)
+        return {**info, "job_id": job_id, "numberRecordsTotal": total}
+    except BaseException:
+        try:
+            info = bulk2.get_job(job_id, False)
+            if info.get("state") in ("Open", "UploadComplete", "InProgress"):
+                bulk2.abort_job(job_id, False)
+        except Exception:  # the original error matters more than a failed abort
+            pass
+        raise
+
+
 def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows: Iterable[list]) -> BulkResult:
-    """Upload ``rows`` as one or more ingest jobs and collect per-record successes and failures."""
+    """Upload ``rows`` as one or more ingest jobs (100 MB each) and collect per-record successes and failures.
+
+    The first status poll comes a quarter of a second after the upload; later polls are timed by the
+    job's own progress, at most ``client.bulk_poll_seconds`` apart. Failed results are read only when the
+    job reports failures, unprocessed records only when it did not process every row.
+    """
     if operation not in OPERATIONS:
         raise ValueError(f"bulk operation must be one of {', '.join(OPERATIONS)}")
     if operation in ("delete", "hard_delete") and columns != ["Id"]:
         raise ValueError("bulk delete takes exactly one column: Id")
+    return ingest_parts(client, obj, operation, write_parts(columns, rows))
+
+
+def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[str, int]]) -> BulkResult:
+    """Run one ingest job per CSV part written by ``write_parts`` (the files are removed afterwards)."""
     action = f"bulk {operation} {obj}"
-    fd, path = tempfile.mkstemp(prefix="deprovision-bulk-", suffix=".csv")
     result = BulkResult()
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            count = write_csv(out, columns, rows)
-        if count == 0:
-            return result
-
-        def handler():  # looked up per call: a re-login replaces client.sf
-            return client.sf.bulk2.__getattr__(obj)
-
-        jobs = client._call(action, lambda: getattr(handler(), operation)(csv_file=path,
-                                                                           wait=client.bulk_poll_seconds),
-                            idempotent=operation != "insert")
-        for job in jobs:
+        for path, total in parts:
+            job = client._call(action, lambda p=path, n=total: _run_job(client, obj, operation, p, n),
+                               idempotent=operation != "insert")
+            _unlink(path)
             job_id = job["job_id"]
             result.job_ids.append(job_id)
-            ok = client._call(action, lambda j=job_id: handler().get_successful_records(j))
-            for row in iter_csv(ok):
+
+            def read(kind: str, j: str = job_id) -> str:
+                return client._call(action, lambda: client.sf.bulk2.__getattr__(obj)._client.get_ingest_results(
+                    j, kind))
+
+            for row in iter_csv(read("successfulResults")):
                 result.successes.append(RecordResult.ok(row.get("sf__Id") or row.get("Id")))
-            failed = client._call(action, lambda j=job_id: handler().get_failed_records(j))
-            for row in iter_csv(failed):
-                code, _, message = (row.get("sf__Error") or "").partition(":")
-                result.failures.append(RecordResult.failed(row.get("sf__Id") or row.get("Id") or None,
-                                                           code or "UNKNOWN", message or None))
-            if int(job.get("numberRecordsProcessed", 0)) < int(job.get("numberRecordsTotal", 0)):
-                unprocessed = client._call(action, lambda j=job_id: handler().get_unprocessed_records(j))
-                result.unprocessed += len(parse_csv(unprocessed))
+            if int(job.get("numberRecordsFailed") or 0) > 0:
+                for row in iter_csv(read("failedResults")):
+                    code, _, message = (row.get("sf__Error") or "").partition(":")
+                    result.failures.append(RecordResult.failed(row.get("sf__Id") or row.get("Id") or None,
+                                                               code or "UNKNOWN", message or None))
+            if int(job.get("numberRecordsProcessed") or 0) < total:
+                result.unprocessed += len(parse_csv(read("unprocessedRecords")))
         return result
     finally:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        for path, _ in parts:
+            _unlink(path)
+
+
+def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: int = 0) -> dict:
+    """Poll a job until it ends (first poll after ``FIRST_POLL``); its final info, or OrgError if it failed."""
+    started = time.monotonic()
+    wait = FIRST_POLL
+    while True:
+        time.sleep(wait)
+        info = bulk2.get_job(job_id, is_query)
+        state = info.get("state")
+        if state in DONE_STATES:
+            if state != "JobComplete":
+                raise OrgError(f"bulk job {job_id} {state}: {info.get('errorMessage') or 'no message'}",
+                               error_code="BULK_JOB_FAILED")
+            return info
+        wait = next_poll(time.monotonic() - started, int(info.get("numberRecordsProcessed") or 0), total,
+                         wait, max_wait)
 
 
 def query(client: OrgClient, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
     """Yield the rows of a Bulk API 2.0 query job, page by page.
 
-    Creating the job and reading its first page are retried on transient errors (a new job each
-    time); a failure on a later page is final, since rows were already handed out.
+    Creating the job, waiting for it and reading its first page are retried on transient errors (a new
+    job each time); a failure on a later page is final, since rows were already handed out.
     """
     match = _FROM_RE.search(soql)
     if not match:
         raise ValueError("bulk_query needs a SELECT ... FROM query")
     obj = match.group(1)
 
-    def start() -> tuple[Iterator[str], str | None]:
-        handler = client.sf.bulk2.__getattr__(obj)
-        method = handler.query_all if include_deleted else handler.query
-        pages = method(soql, max_records=QUERY_PAGE, wait=client.bulk_poll_seconds)
-        return pages, next(pages, None)
+    def start() -> tuple[Any, str, dict]:
+        bulk2 = client.sf.bulk2.__getattr__(obj)._client
+        job = bulk2.create_job("queryAll" if include_deleted else "query", query=soql)
+        _wait_for(bulk2, job["id"], True, client.bulk_poll_seconds)
+        return bulk2, job["id"], bulk2.get_query_results(job["id"], "", QUERY_PAGE)
 
-    pages, page = client._call("bulk query", start)
-    while page is not None:
-        yield from parse_csv(page)
+    bulk2, job_id, page = client._call("bulk query", start)
+    while True:
+        yield from parse_csv(page["records"])
+        if not page.get("locator"):
+            return
         try:
-            page = next(pages, None)
+            page = bulk2.get_query_results(job_id, page["locator"], QUERY_PAGE)
         except Exception as exc:
             raise to_org_error(exc, "bulk query") from None

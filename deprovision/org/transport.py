@@ -8,6 +8,7 @@ retry layer exactly once, so simple-salesforce's own unbounded re-login loop on 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ class CallCounter:
         """A requests response hook: one count per response."""
         path = requests.utils.urlparse(response.url).path
         with self._lock:
-            if _API_PATH_RE.match(path) or (_SOAP_PATH_RE.match(path) and not _is_login(response)):
+            if _API_PATH_RE.match(path):
+                self.api_calls += _batch_size(response, path)
+            elif _SOAP_PATH_RE.match(path) and not _is_login(response):
                 self.api_calls += 1
             elif _OAUTH_PATH_RE.match(path):
                 self.oauth_calls += 1
@@ -65,6 +68,19 @@ class CallCounter:
                 if match:
                     self.limit_info = (int(match.group(1)), int(match.group(2)))
         return response
+
+
+def _batch_size(response: requests.Response, path: str) -> int:
+    """How many API requests the org counts for one REST response: a Composite Batch call counts each of
+    its subrequests (salesforce-api.md 5.8, 5.10); every other call counts once."""
+    if not path.rstrip("/").endswith("/composite/batch") or response.status_code >= 300:
+        return 1
+    try:
+        body = json.loads(response.request.body or b"{}")
+    except (ValueError, TypeError):
+        return 1
+    requests_ = body.get("batchRequests") if isinstance(body, dict) else None
+    return max(1, len(requests_)) if isinstance(requests_, list) else 1
 
 
 def _is_login(response: requests.Response) -> bool:
