@@ -352,6 +352,21 @@ class Contract(_Strict):
         return self
 
 
+class OrgRule(_Strict):
+    """How the playbook reads in one org of several (``plan/apply --org A --org B``)."""
+
+    username_suffix: str | None = Field(default=None, description=(
+        "Appended to every username the playbook names (users, CSV, protect, user: successors), as "
+        "Salesforce does for sandbox copies: '.uat' makes nina@acme.example nina@acme.example.uat."))
+
+    @field_validator("username_suffix")
+    @classmethod
+    def _suffix(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or any(c.isspace() for c in value)):
+            raise ValueError("a username suffix has no spaces, e.g. '.uat'")
+        return value
+
+
 class Playbook(_Strict):
     """A deprovisioning playbook (format version 1)."""
 
@@ -368,6 +383,9 @@ class Playbook(_Strict):
     limits: Limits = Field(default_factory=Limits)
     actions: Actions
     contract: Contract | None = Field(default=None, description="The subscription contract (wind-downs).")
+    orgs: dict[str, OrgRule] = Field(default_factory=dict, description=(
+        "Per-org rules when one playbook runs against several orgs, by the name given to --org "
+        "(a named connection or sf:ALIAS); an org without a rule reads the playbook as written."))
 
     _path: Path | None = PrivateAttr(default=None)
     _sha256: str = PrivateAttr(default="")
