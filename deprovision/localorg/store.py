@@ -607,6 +607,7 @@ class Store:
             files.before_write(self, spec, old["Id"], changes, creating=False)
             self.update_row(spec.name, old["Id"], changes)
             rules.after_update(self, spec, old, changes, actor_id)
+            teams.on_owner_change(self, spec, old, changes, options=owner_change)
             if auto_assign:
                 rules.apply_assignment_rule(self, spec, old["Id"], actor_id)
 

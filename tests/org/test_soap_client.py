@@ -55,6 +55,13 @@ def test_soap_update_with_keep_account_team_keeps_the_team(demo: OrgClient) -> N
     assert next(demo.query(f"SELECT OwnerId FROM Account WHERE Id = '{account}'"))["OwnerId"] == ops
 
 
+def test_soap_update_without_options_deletes_the_team_as_salesforce_does(demo: OrgClient) -> None:
+    ops = _one(demo, "SELECT Id FROM User WHERE Username = 'ops@acme.example'")
+    account = _account_with_team(demo, ops)
+    [result] = demo.soap_update([{"attributes": {"type": "Account"}, "Id": account, "OwnerId": ops}])
+    assert result.success and _team(demo, account) == 0
+
+
 def test_per_record_errors_come_back_in_input_order(demo: OrgClient) -> None:
     ops = _one(demo, "SELECT Id FROM User WHERE Username = 'ops@acme.example'")
     inactive = _one(demo, "SELECT Id FROM User WHERE Username = 'contractor07@acme.example'")
