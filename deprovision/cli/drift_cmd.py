@@ -76,7 +76,7 @@ def drift(app, since: str | None, fmt: str, fix: bool, out: Path | None, **kwarg
                     or r.plan.org_id[:15] == client.org_id[:15]]
         view = read_org(client, org_runs)
         findings = find_drift(org_runs, view)
-        plan = fix_plan(client, findings, org_runs, view) if fix and findings else None
+        plan = fix_plan(client, findings, org_runs) if fix and findings else None
         org_id = client.org_id
     _audit(state_dir, org_runs, findings, org_id)
     if fmt == "json":

@@ -95,7 +95,7 @@ def _wanted(findings: list[Finding]) -> tuple[set[tuple[str, str]], set[tuple[st
     return pairs, triples
 
 
-def fix_plan(client, findings: list[Finding], runs: list[RunHistory], view=None) -> Plan:
+def fix_plan(client, findings: list[Finding], runs: list[RunHistory]) -> Plan:
     """The plan removing again everything in ``findings`` (planned against the org now)."""
     from deprovision.plan import compute_plan, read_snapshot
     from deprovision.plan.validate import attach_rules

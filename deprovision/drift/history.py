@@ -9,7 +9,7 @@ from pathlib import Path
 from deprovision.apply.journal import read_journal
 from deprovision.apply.runs import RunFolder, list_runs, runs_root
 from deprovision.clock import parse
-from deprovision.plan.model import Change, Plan, PlanUser
+from deprovision.plan.model import Change, Plan
 
 ROLLED_BACK = ("succeeded", "partial")
 
@@ -23,10 +23,6 @@ class RunHistory:
     started: datetime | None
     finished: datetime | None
     done: list[tuple[Change, list[str]]] = field(default_factory=list)
-
-    @property
-    def users(self) -> dict[str, PlanUser]:
-        return {u.id: u for u in self.plan.users}
 
     def done_of(self, action: str) -> list[tuple[Change, list[str]]]:
         return [(c, keys) for c, keys in self.done if c.action == action]

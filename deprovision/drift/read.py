@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from deprovision.apply.operations import ASSIGNMENT_KEYS, USER_FIELD, change_object
-from deprovision.clock import iso
+from deprovision.clock import iso, parse
 from deprovision.drift.history import RunHistory
 from deprovision.errors import OrgError
 from deprovision.org.soql import soql_literal
@@ -104,6 +104,4 @@ def _optional(client, view: OrgView, obj: str, soql: str, ids: list[str] | None)
 
 def moment(value: Any) -> datetime | None:
     """A Salesforce datetime as UTC."""
-    from deprovision.clock import parse
-
     return parse(value) if isinstance(value, str) else None
