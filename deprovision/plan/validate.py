@@ -27,8 +27,8 @@ from deprovision.ids import checksum as _checksum
 from deprovision.ids import to18
 from deprovision.plan.model import ACTIONS, Plan
 
-ROLLBACK_ONLY = frozenset({"unfreeze", "reactivate", "restore_assignment", "restore_role", "restore_manager",
-                           "restore_delegated_approver", "restore_owner"})
+# Rollback's own actions (it makes its plans itself): never in a plan apply is given.
+ROLLBACK_ONLY = frozenset(a for a in ACTIONS if a in ("unfreeze", "reactivate") or a.startswith("restore_"))
 APPLY_ACTIONS = frozenset(ACTIONS) - ROLLBACK_ONLY
 
 # The object whose ids an action's record_ids hold (None: the change's own object; "": no ids expected).
