@@ -7,6 +7,8 @@ first element.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
@@ -27,8 +29,25 @@ def record_of(op: Op) -> dict[str, Any]:
     return {"attributes": {"type": op.obj}, "id": op.key, **op.fields}
 
 
+class PollChain:
+    """Bulk jobs started side by side poll one at a time, in the order they started: a job polls once the
+    jobs before it are finished (by then it is usually done too), so waiting jobs make no calls."""
+
+    def __init__(self) -> None:
+        self._last: threading.Event | None = None
+        self._lock = threading.Lock()
+
+    def link(self) -> tuple[Callable[[], None], threading.Event]:
+        """(wait for my turn, the event to set when I am finished)."""
+        with self._lock:
+            before, mine = self._last, threading.Event()
+            self._last = mine
+        return (before.wait if before is not None else (lambda: None)), mine
+
+
 def write(ctx: RunContext, step: str, ops: list[Op], *, headers: dict[str, str] | None = None,
-          bulk: bool = False, parallel: bool = False, pool: Executor | None = None) -> Future | None:
+          bulk: bool = False, parallel: bool = False, pool: Executor | None = None,
+          chain: PollChain | None = None) -> Future | None:
     """Write ``ops`` (already pending): re-checked against the org when in doubt, then Bulk API 2.0
     (``bulk`` and above the threshold), parallel Collections calls (``parallel``) or one call after another.
 
@@ -40,7 +59,7 @@ def write(ctx: RunContext, step: str, ops: list[Op], *, headers: dict[str, str] 
     if not ops:
         return None
     if bulk and len(ops) > BULK_THRESHOLD and all(op.kind == "update" for op in ops):
-        return write_bulk(ctx, step, ops, pool=pool)
+        return write_bulk(ctx, step, ops, pool=pool, chain=chain)
     batches = list(collection_batches(ops, lambda op: op.obj, key_of=lambda op: op.key))
     if parallel and len(batches) > 1 and all(b[0].kind == "update" for b in batches):
         write_collections_parallel(ctx, step, batches, headers=headers)
@@ -117,7 +136,8 @@ def write_collection(ctx: RunContext, step: str, ops: list[Op], *, headers: dict
     ctx.batch_done(step, batch, len(ops), failed=failed)
 
 
-def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | None = None) -> Future | None:
+def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | None = None,
+               chain: PollChain | None = None) -> Future | None:
     """Bulk API 2.0 update of one object (used above ``BULK_THRESHOLD`` records); each row carries the
     values of its own operation. The CSV is written here (the operations are freed once it is); the job
     runs here too, or in ``pool`` (jobs of several objects side by side: Salesforce runs them in parallel)."""
@@ -134,9 +154,14 @@ def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | No
         ops.clear()  # the CSV is written: free the operations before the job's results arrive
 
     parts = bulk_api.write_parts(columns, rows())
+    turn, finished = chain.link() if chain is not None else (None, None)
 
     def run() -> None:
-        _run_bulk(ctx, step, obj, batch, by_key, parts)
+        try:
+            _run_bulk(ctx, step, obj, batch, by_key, parts, turn)
+        finally:
+            if finished is not None:
+                finished.set()
 
     if pool is not None:
         return pool.submit(run)
@@ -145,11 +170,11 @@ def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | No
 
 
 def _run_bulk(ctx: RunContext, step: str, obj: str, batch: str, by_key: dict[str, Change],
-              parts: list[tuple[str, int]]) -> None:
+              parts: list[tuple[str, int]], turn: Callable[[], None] | None = None) -> None:
     """Run the job(s) of one object and journal every record's outcome."""
     total = len(by_key)
     try:
-        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts)
+        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts, turn=turn)
         ctx.maybe_crash(step, sent=True)
     except OrgError as exc:
         for key, change in by_key.items():

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +126,8 @@ def _unlink(path: str) -> None:
         pass
 
 
-def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int) -> dict:
+def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int,
+             turn: Callable[[], None] | None = None) -> dict:
     """Create, upload, close and poll one ingest job; its final job info (the poll that saw it end).
 
     Calls: create, upload, close, the polls, then the caller's results reads.
@@ -138,7 +139,10 @@ def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int)
         with open(path, encoding="utf-8") as fh:
             bulk2.upload_job_data(job_id, fh.read())
         bulk2.close_job(job_id)
-        info = _wait_for(bulk2, job_id, False, client.bulk_poll_seconds, total)
+        closed = time.monotonic()
+        if turn is not None:  # jobs run side by side; their polls wait for the jobs started before them
+            turn()
+        info = _wait_for(bulk2, job_id, False, client.bulk_poll_seconds, total, closed)
         return {**info, "job_id": job_id, "numberRecordsTotal": total}
     except BaseException:
         try:
@@ -164,13 +168,19 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
     return ingest_parts(client, obj, operation, write_parts(columns, rows))
 
 
-def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[str, int]]) -> BulkResult:
-    """Run one ingest job per CSV part written by ``write_parts`` (the files are removed afterwards)."""
+def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[str, int]], *,
+                 turn: Callable[[], None] | None = None) -> BulkResult:
+    """Run one ingest job per CSV part written by ``write_parts`` (the files are removed afterwards).
+
+    ``turn``, when given, is called once a job's upload is closed and before its first status poll: it
+    returns when this job may poll (after the jobs started earlier are finished). Salesforce processes
+    the jobs side by side meanwhile, and only one job is polled at a time.
+    """
     action = f"bulk {operation} {obj}"
     result = BulkResult()
     try:
         for path, total in parts:
-            job = client._call(action, lambda p=path, n=total: _run_job(client, obj, operation, p, n),
+            job = client._call(action, lambda p=path, n=total: _run_job(client, obj, operation, p, n, turn),
                                idempotent=operation != "insert")
             _unlink(path)
             job_id = job["job_id"]
@@ -195,9 +205,11 @@ def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[
             _unlink(path)
 
 
-def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: int = 0) -> dict:
-    """Poll a job until it ends (first poll after ``FIRST_POLL``); its final info, or OrgError if it failed."""
-    started = time.monotonic()
+def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: int = 0,
+              started: float | None = None) -> dict:
+    """Poll a job until it ends (first poll after ``FIRST_POLL``); its final info, or OrgError if it failed.
+    ``started``: when the job's upload was closed (the progress rate is measured from then)."""
+    started = time.monotonic() if started is None else started
     wait = FIRST_POLL
     while True:
         time.sleep(wait)

@@ -17,7 +17,7 @@ from deprovision.apply import audit_events
 from deprovision.apply.context import RunContext
 from deprovision.apply.operations import Op, change_object
 from deprovision.apply.teams import TEAMS, TeamSpec, kept_rows, present_keys, read_team_rows, removed_rows
-from deprovision.apply.writes import AUTO_ASSIGN_OFF, write, write_soap
+from deprovision.apply.writes import AUTO_ASSIGN_OFF, PollChain, write, write_soap
 from deprovision.errors import OrgError
 from deprovision.plan.model import Change
 
@@ -38,6 +38,7 @@ class ReassignStep:
                     for c in changes)
         ctx.progress.start_phase(self.name, max(total, 0))
         jobs: list[Future] = []
+        chain = PollChain()
         with ThreadPoolExecutor(max_workers=BULK_JOBS, thread_name_prefix="bulk-job") as pool:
             try:
                 # one object at a time is turned into operations (a Bulk job's are freed once its CSV is
@@ -47,7 +48,7 @@ class ReassignStep:
                     spec = TEAMS.get(obj)
                     if spec is not None:
                         pending = self._keep_teams(ctx, spec, by_obj[obj], pending)
-                    job = write(ctx, self.name, pending, headers=AUTO_ASSIGN_OFF, bulk=True, pool=pool)
+                    job = write(ctx, self.name, pending, headers=AUTO_ASSIGN_OFF, bulk=True, pool=pool, chain=chain)
                     if job is not None:
                         jobs.append(job)
             finally:
