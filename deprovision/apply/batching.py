@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
-from deprovision.localorg.schema import get_object, object_for_id
+from deprovision.org.objects import is_setup_object
 
 T = TypeVar("T")
 
@@ -20,17 +20,6 @@ def chunks(items: Sequence[T], size: int = COLLECTION_SIZE) -> Iterator[list[T]]
         yield list(items[start:start + size])
 
 
-def is_setup_object(name: str) -> bool:
-    """True for setup objects (User, UserLogin, assignments...), which never share a call with data objects."""
-    spec = get_object(name)
-    return bool(spec and spec.setup)
-
-
-def object_of(record_id: str, default: str = "") -> str:
-    spec = object_for_id(record_id)
-    return spec.name if spec else default
-
-
 def type_chunks(types: Sequence[str]) -> int:
     """How many contiguous runs of one type a Collections payload has (Salesforce allows 10)."""
     runs = 0
@@ -43,9 +32,11 @@ def type_chunks(types: Sequence[str]) -> int:
 
 
 def collection_batches(items: Sequence[T], type_of, size: int = COLLECTION_SIZE,
-                       max_type_chunks: int = MAX_TYPE_CHUNKS, key_of=None) -> Iterator[list[T]]:
+                       max_type_chunks: int = MAX_TYPE_CHUNKS, key_of=None,
+                       is_setup: Callable[[str], bool] = is_setup_object) -> Iterator[list[T]]:
     """Batches of at most ``size`` items, never mixing setup and data objects and never exceeding
     ``max_type_chunks`` contiguous type runs. Items are expected to be grouped by type already.
+    Setup or data: ``is_setup`` (``OrgSchema.is_setup``; by default the same documented rule by name).
 
     With ``key_of``, a record never appears twice in one batch (Salesforce refuses a duplicate id in
     one DML list): a repeated key starts a new batch.
@@ -57,7 +48,7 @@ def collection_batches(items: Sequence[T], type_of, size: int = COLLECTION_SIZE,
     batch_setup: bool | None = None
     for item in items:
         t = type_of(item)
-        setup = is_setup_object(t)
+        setup = is_setup(t)
         new_run = t != previous
         key = key_of(item) if key_of else None
         if batch and (len(batch) >= size or (batch_setup is not None and setup != batch_setup)

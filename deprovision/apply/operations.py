@@ -17,7 +17,7 @@ APPLY_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("remove_access", ("remove_permission_set", "remove_permission_set_group", "remove_public_group",
                        "remove_queue", "remove_package_license", "remove_territory",
                        "remove_permission_set_license", "remove_account_team", "remove_opportunity_team",
-                       "clear_role", "repoint_manager", "repoint_delegated_approver")),
+                       "clear_role", "repoint_manager", "repoint_delegated_approver", "repoint_hierarchy_field")),
     ("deactivate", ("deactivate",)),
     ("wind_down_check", ()),  # wind-downs: the finish line, read into the audit log
 )
@@ -25,7 +25,7 @@ APPLY_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 # Steps of a rollback run: newest first (the reverse of apply), unfreezing last.
 ROLLBACK_STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("reactivate", ("reactivate",)),
-    ("restore_role", ("restore_role", "restore_manager", "restore_delegated_approver")),
+    ("restore_role", ("restore_role", "restore_manager", "restore_delegated_approver", "restore_hierarchy_field")),
     ("restore_access", ("restore_assignment",)),
     ("restore_owner", ("restore_owner",)),
     ("unfreeze", ("unfreeze",)),

@@ -16,7 +16,6 @@ from deprovision.apply.journal import read_journal
 from deprovision.apply.operations import ASSIGNMENT_KEYS, ROLLBACK_STEPS, USER_FIELD, change_object
 from deprovision.apply.runs import RunFolder, utc_now
 from deprovision.apply.teams import TEAMS, kept_rows, present_keys
-from deprovision.localorg.schema import get_object
 from deprovision.plan.model import ACTIONS, Change, Plan
 
 REMOVALS = ("remove_permission_set", "remove_permission_set_group", "remove_permission_set_license",
@@ -24,7 +23,8 @@ REMOVALS = ("remove_permission_set", "remove_permission_set_group", "remove_perm
             "remove_account_team", "remove_opportunity_team")
 # repoint action -> (its rollback action, the User field it moved)
 REPOINTS = {"repoint_manager": ("restore_manager", "ManagerId"),
-            "repoint_delegated_approver": ("restore_delegated_approver", "DelegatedApproverId")}
+            "repoint_delegated_approver": ("restore_delegated_approver", "DelegatedApproverId"),
+            "repoint_hierarchy_field": ("restore_hierarchy_field", None)}  # None: the field the change names
 
 
 def _succeeded(state, change: Change, key: str) -> bool:
@@ -39,12 +39,12 @@ def _change(action: str, user, obj: str, ids: list[str], before: dict, after: di
                   count=len(ids))
 
 
-def _createable(obj: str, row: dict[str, str]) -> dict[str, str]:
-    spec = get_object(obj)
+def _createable(obj: str, row: dict[str, str], schema) -> dict[str, str]:
+    """The backed-up values the org's describe of ``obj`` lets a create set."""
+    createable = {f["name"].lower() for f in schema.fields(obj) if f.get("createable")}
     out = {}
     for name, value in row.items():
-        field = spec.field(name) if spec else None
-        if name == "Id" or not value or field is None or not field.createable:
+        if name == "Id" or not value or name.lower() not in createable:
             continue
         out[name] = value
     if obj == "PermissionSetAssignment" and out.get("PermissionSetGroupId"):
@@ -136,7 +136,7 @@ def _restore_assignments(client, folder: RunFolder, done, users, notes: list[str
             if tuple(row.get(k) or None for k in keys) in present:
                 notes.append(f"{users[c.user_id].username}: {c.label or obj} is assigned again already")
                 continue
-            after = _createable(obj, row)
+            after = _createable(obj, row, client.schema)
             out.append(_change("restore_assignment", users[c.user_id], obj, [key], {}, after, label=c.label,
                                source=c))
     return out
@@ -148,23 +148,29 @@ def _restore_dependants(client, done, users, notes: list[str]) -> list[Change]:
     items = [(c, key) for action in REPOINTS for c, key in done.get(action, [])]
     if not items:
         return out
+    fields = sorted({_repoint_field(c) for c, _ in items} | {"ManagerId", "DelegatedApproverId"})
     now = {r["Id"]: r for r in client.query_in(
-        "SELECT Id, Username, ManagerId, DelegatedApproverId FROM User WHERE Id IN {ids}",
+        f"SELECT Id, Username, {', '.join(fields)} FROM User WHERE Id IN {{ids}}",
         sorted({key for _, key in items}))}
     by_change: dict[str, tuple[Change, list[str]]] = {}
     for c, key in items:
-        field = REPOINTS[c.action][1]
+        field = _repoint_field(c)
         if now.get(key, {}).get(field) == (c.after or {}).get(field):
             by_change.setdefault(c.id, (c, []))[1].append(key)
         else:
             who = now.get(key, {}).get("Username") or key
             notes.append(f"{users[c.user_id].username}: {field} of {who} changed since the run; left as it is")
     for c, ids in by_change.values():
-        action, field = REPOINTS[c.action]
+        action, field = REPOINTS[c.action][0], _repoint_field(c)
         restored = _change(action, users[c.user_id], "User", sorted(ids), {field: (c.after or {}).get(field)},
                            {field: c.user_id}, label=f"{len(ids)} user{'s' if len(ids) != 1 else ''}", source=c)
         out.append(restored)
     return out
+
+
+def _repoint_field(c: Change) -> str:
+    """The User field a repoint change moved (a hierarchy field is named by the change itself)."""
+    return REPOINTS[c.action][1] or next(iter(c.before))
 
 
 def _restore_owners(client, folder: RunFolder, done, users, notes: list[str]) -> list[Change]:
@@ -247,7 +253,7 @@ def render_rollback(plan: Plan) -> str:
                 lines.append("+ reactivate user  (inactive → active)")
             elif c.action == "unfreeze":
                 lines.append("~ unfreeze login  (frozen → active)")
-            elif c.action in ("restore_manager", "restore_delegated_approver"):
+            elif c.action in ("restore_manager", "restore_delegated_approver", "restore_hierarchy_field"):
                 field = next(iter(c.after))
                 n = len(c.record_ids)
                 lines.append(f"~ {ACTIONS[c.action][2]} {n} user{'s' if n != 1 else ''}  "

@@ -176,10 +176,15 @@ class OrgClient:
         rest = template[match.end():] if match else template
         return len(rest) - len("{ids}")
 
-    def rest_get(self, path: str, *, headers: dict | None = None, action: str = "read") -> requests.Response:
-        """GET a REST resource under ``/services/data/vXX.X/``; a 304 (``If-Modified-Since``) is an answer."""
+    def rest_get(self, path: str, *, headers: dict | None = None, action: str = "read",
+                 stream: bool = False) -> requests.Response:
+        """GET a REST resource under ``/services/data/vXX.X/``; a 304 (``If-Modified-Since``) is an answer.
+
+        ``stream``: the body is read by the caller (``iter_content``), for file contents.
+        """
         def get() -> requests.Response:
-            response = self.http.get(self.sf.base_url + path, headers={**self.sf.headers, **(headers or {})})
+            response = self.http.get(self.sf.base_url + path, headers={**self.sf.headers, **(headers or {})},
+                                     stream=stream)
             if response.status_code >= 400:
                 exception_handler(response, path)
             return response

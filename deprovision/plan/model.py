@@ -149,6 +149,7 @@ class Plan:
     backup_objects: list[str] = field(default_factory=list)
     format_version: int = FORMAT_VERSION
     backup_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # user id -> object -> records
+    backup_files: bool = False  # the leavers' file contents are saved with the backup (backup.files)
     # the playbook's guards, re-checked against the org at apply:
     # {"protect": {"usernames": [...], "ids": [...], "profiles": [...]}, "limits": {"max_users": N}}
     rules: dict[str, Any] = field(default_factory=dict)
@@ -181,6 +182,7 @@ class Plan:
             backup_objects=data.get("backup_objects", []),
             format_version=data.get("format_version", FORMAT_VERSION),
             backup_counts=data.get("backup_counts", {}),
+            backup_files=bool(data.get("backup_files", False)),
             rules=data.get("rules") or {},
             wind_down=data.get("wind_down") or {},
         )

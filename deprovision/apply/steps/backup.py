@@ -9,8 +9,8 @@ from deprovision.apply import audit_events
 from deprovision.apply.backup import write_csv, write_sha256sums
 from deprovision.apply.context import RunContext
 from deprovision.apply.operations import ASSIGNMENT_FIELDS, USER_FIELD, change_object
+from deprovision.apply.record_backup import write_files, write_records
 from deprovision.apply.teams import TEAMS, read_team_rows, removed_rows
-from deprovision.localorg.schema import get_object
 from deprovision.plan.model import Change
 
 
@@ -37,15 +37,11 @@ class BackupStep:
                                           ["Object", "Id", "OwnerId", "NewOwnerId", "ChangeId"], owner_rows)
         digests.update(_assignments(ctx))
         digests.update(_kept_teams(ctx))
-        for obj in plan.backup_objects or []:
-            spec = get_object(obj)
-            if spec is None or not spec.has_owner:
-                continue
-            fields = [f.name for f in spec.fields if f.name != "IsDeleted"]
-            rows = ctx.client.query_in(f"SELECT {', '.join(fields)} FROM {obj} WHERE OwnerId IN {{ids}}", user_ids)
-            name = f"records/{obj}.csv"
-            digests[name] = write_csv(backup_dir / name, fields,
-                                      ({k: v for k, v in r.items() if k != "attributes"} for r in rows))
+        for obj in plan.backup_objects or []:  # every field the org describes, custom and managed included
+            expected = sum(counts.get(obj, 0) for counts in (plan.backup_counts or {}).values())
+            digests.update(write_records(ctx.client, backup_dir, obj, user_ids, expected))
+        if plan.backup_files:
+            digests.update(write_files(ctx.client, backup_dir, user_ids))
         sums = write_sha256sums(backup_dir, digests)
         for name, digest in sorted(digests.items()):
             ctx.journal.file(f"backup/{name}", digest)
