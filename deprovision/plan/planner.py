@@ -489,7 +489,7 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
     backup_objects = (list(snapshot.backup_objects) if snapshot.backup_objects or backup.every_object
                       else backup.named()) if backup else []
     path = playbook.path
-    return Plan(
+    plan = Plan(
         org_id=snapshot.org_id,
         instance_url=snapshot.instance_url,
         api_user={"id": snapshot.api_user.get("id", ""), "username": snapshot.api_user.get("username", "")},
@@ -506,3 +506,7 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
         backup_counts={u.id: dict(sorted(snapshot.backup_counts.get(u.id, {}).items())) for u in chosen
                        if snapshot.backup_counts.get(u.id)},
     )
+    from deprovision.clock import now, parse
+    from deprovision.schedule.split import schedule_plan  # future leavers: cut access now, the rest later
+
+    return schedule_plan(plan, playbook, now=parse(created_at) or now())
