@@ -79,7 +79,6 @@ def _open_manifest(folder: Path, client: OrgClient) -> Manifest:
     elif manifest.org_id != org_id:
         raise InvalidInputError(f"{folder} holds an export of org {manifest.org_id}, not of {org_id}; "
                                 f"choose another --out")
-    manifest.complete = False
     return manifest
 
 
@@ -214,14 +213,22 @@ def run_export(client: OrgClient, folder: Path, *, objects: list[str] | None = N
     progress = progress or ExportProgress()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # the whole org's data: the owner only
     manifest = _open_manifest(folder, client)
+    was_complete, manifest.complete = manifest.complete, False
     shapes, skipped = discover(client, objects)
     manifest.skipped = skipped
+    dropped = False
     if objects is None:  # objects the org no longer describes leave the manifest
         names = {s.name for s in shapes}
+        dropped = any(k not in names for k in manifest.objects)
         manifest.objects = {k: v for k, v in manifest.objects.items() if k in names}
     result = ExportResult(folder, manifest)
-    pending = [s for s in shapes if manifest.objects.get(s.name, ObjectEntry(s.name)).status != "complete"]
+    entry_of = {s.name: manifest.objects.get(s.name, ObjectEntry(s.name)) for s in shapes}
+    pending = [s for s in shapes if entry_of[s.name].status != "complete"]
     result.reused = [s.name for s in shapes if s not in pending]
+    if was_complete and not dropped and all(e.done for e in entry_of.values()):
+        manifest.complete = True  # nothing to read: the manifest, and so its digest, stay as they were
+        result.api_calls, result.seconds = client.api_calls - calls0, time.monotonic() - t0
+        return result
     counts = {c.name: c for c in count_objects(client, pending)} if pending else {}
     estimate = summarise(pending, {}, list(counts.values()))
     use_bulk = _check_limits(client, estimate.api_calls, progress)

@@ -114,10 +114,12 @@ def test_second_export_reads_nothing(cli, served_org, sf, tmp_path: Path):
     skip_unless_every_object_reads(sf)
     out = tmp_path / "export"
     assert _export(cli, served_org, out).code == 0
+    before = (out / "manifest.json").read_bytes()
     code, stdout, err = _export(cli, served_org, out, "--format", "json")
     assert code == 0, err
     summary = json.loads(stdout)
     assert summary["read"] == [] and summary["files_read"] == 0
+    assert (out / "manifest.json").read_bytes() == before  # the digest a reviewer recorded still holds
 
 
 def test_tampered_missing_and_extra_lines_are_named(cli, served_org, tmp_path: Path):

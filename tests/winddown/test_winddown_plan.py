@@ -17,6 +17,8 @@ actions:
   freeze: true
   backup: {scope: org}
   revoke: {permission_set_licenses: all, package_licenses: all, oauth_tokens: all}
+  reassign: {default: {to: "user:ops@acme.example"}}
+  repoint_dependants: {manager: false, delegated_approver: false, other_fields: true}
   deactivate: true
 contract: {start: 2026-01-15, end: 2027-01-14, notice_days: 30, annual_fee: 48000, currency: EUR}
 """
