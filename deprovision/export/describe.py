@@ -13,9 +13,10 @@ if TYPE_CHECKING:
     from deprovision.org.client import OrgClient
 
 COMPOSITE_SIZE = 25  # Composite / Composite Batch: at most 25 subrequests per call
-# Field types that cannot be read as columns: base64 bodies are files, compound fields repeat their parts.
+# Field types that cannot be read as columns: base64 bodies are files, compound fields repeat their parts,
+# complexvalue (metadata-like values) cannot be queried in bulk.
 FILE_TYPE = "base64"
-COMPOUND_TYPES = ("address", "location")
+COMPOUND_TYPES = ("address", "location", "complexvalue")
 # Objects that describe as exportable but hold secrets or live sessions, not data (CumulusCI keeps a
 # similar short list of objects known not to extract).
 NOT_EXTRACTED = {

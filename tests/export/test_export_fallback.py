@@ -95,3 +95,15 @@ def test_a_results_page_cut_off_midway_is_read_again(client, monkeypatch, tmp_pa
     assert cut and not result.failed
     assert (out / "data" / "Contact.csv").read_bytes() == (clean / "data" / "Contact.csv").read_bytes()
     assert verify_export(out).ok
+
+
+def test_columns_come_from_field_types():
+    from deprovision.export.describe import shape_of
+
+    shape = shape_of({"name": "Attachment", "fields": [
+        {"name": "Id", "type": "id"}, {"name": "Name", "type": "string"}, {"name": "Body", "type": "base64"},
+        {"name": "BodyLength", "type": "int"}, {"name": "BillingAddress", "type": "address"},
+        {"name": "Where__c", "type": "location"}, {"name": "Metadata", "type": "complexvalue"}]})
+    assert shape.columns == ["Id", "Name", "BodyLength"]
+    assert shape.file_fields == ["Body"] and shape.length_fields == {"Body": "BodyLength"}
+    assert shape.soql() == "SELECT Id, Name, BodyLength FROM Attachment"
