@@ -112,6 +112,8 @@ class Snapshot:
     known_names: dict[str, set[str]] = field(default_factory=dict)  # revoke list kind -> names in the org
     team_counts: dict[str, dict[str, int]] = field(default_factory=dict)  # user id -> team object -> n
     team_rows: list[Grant] = field(default_factory=list)  # team member rows, read when revoke.teams asks
+    # team object -> (record id, member id) of the team rows on the targets' accounts / opportunities
+    colleague_teams: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     dependants: list[Dependant] = field(default_factory=list)
     owned_where: dict[str, str | None] = field(default_factory=dict)  # object -> where used
     # what the org has (describe): objects asked about that it lacks (a feature off), objects read

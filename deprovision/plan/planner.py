@@ -433,6 +433,30 @@ class _Planner:
                                          "they stay until removed by hand", user_id)
 
 
+    def kept_teams(self) -> None:
+        """A note per reassigned Account / Opportunity change whose records carry colleagues' team rows: apply
+        keeps them (SOAP owner change with KeepAccountTeam / KeepSalesTeam; rows still dropped are re-created)."""
+        removed = set(self.pb.actions.revoke.team_objects()) if self.pb.actions.revoke else set()
+        for obj, parent in (("AccountTeamMember", "Account"), ("OpportunityTeamMember", "Opportunity")):
+            rows = self.snap.colleague_teams.get(obj, [])
+            if not rows:
+                continue
+            for change in self.changes:
+                if change.action != "reassign_owner" or change.object != parent:
+                    continue
+                ids = set(change.record_ids)
+                kept = [(rid, uid) for rid, uid in rows if rid in ids and not (obj in removed and uid in self.leaving)]
+                if not kept:
+                    continue
+                records = len({rid for rid, _ in kept})
+                option = "KeepAccountTeam" if parent == "Account" else "KeepSalesTeam"
+                successor = change.successor.name if change.successor else "the successor"
+                self.warn("team_kept", f"{change.username}: {len(kept)} {obj} row{'s' if len(kept) != 1 else ''} of "
+                                       f"colleagues on {records} of the {change.count} {parent} records going to "
+                                       f"{successor} are kept (owner changed through SOAP with {option}; any row "
+                                       "Salesforce still drops is re-created from the backup)", change.user_id)
+
+
 def _wanted(selection, name: str) -> bool:
     if selection == "all":
         return True
@@ -475,6 +499,7 @@ def compute_plan(playbook: Playbook, snapshot: Snapshot, *, created_at: str) -> 
     planner.features()
     planner.uncounted()
     planner.dependants()
+    planner.kept_teams()
     if not any(vars(playbook.actions).values()):
         planner.warn("no_actions", "the playbook has no actions: nothing would change")
     user_rank = {u.id: i for i, u in enumerate(chosen)}

@@ -376,6 +376,12 @@ class _Reader:
                                       ids):
                 self.snap.team_counts.setdefault(row["UserId"], {})[obj] = row["expr0"]
         self.snap.team_rows.sort(key=lambda g: (g.user_id, g.object, g.label.lower(), g.id))
+        owned = {o.object for o in self.snap.owned if o.count}
+        for obj, parent in queries.TEAM_PARENT.items():  # an owner change deletes these unless apply keeps them
+            if parent in owned:
+                for row in self._optional(f"SELECT {parent}Id, UserId FROM {obj} WHERE {parent}.OwnerId IN {{ids}}",
+                                          ids):
+                    self.snap.colleague_teams.setdefault(obj, []).append((row[f"{parent}Id"], row["UserId"]))
 
     def read_dependants(self) -> None:
         ids = [u.id for u in self.snap.targets]
