@@ -21,7 +21,8 @@ def org() -> None:
 def check(app: AppContext, fmt: str, **kwargs) -> None:
     """Connect and show org id, instance, API user, API version, requests left today, sandbox or
     production, and whether the API user may deprovision (Manage Users, View Setup, and Modify All
-    Data or Transfer Record). Exit 1 when the connection or a permission is missing."""
+    Data or Transfer Record), and whether it sees every user's OAuth tokens, sessions and private reports
+    and dashboards. Exit 1 when the connection or a permission is missing."""
     from deprovision.org.check import check_org, render_text
     from deprovision.org.connection import open_client
 
@@ -34,7 +35,8 @@ def check(app: AppContext, fmt: str, **kwargs) -> None:
         click.echo(render_text(result))
     if not result.ok:
         user = result.api_user.get("username") or "the API user"
-        raise DeprovisionError(f"{user} lacks permissions deprovisioning needs: {'; '.join(result.missing)}")
+        raise DeprovisionError(f"{user} lacks permissions deprovisioning needs: "
+                               f"{'; '.join([*result.missing, *result.blind])}")
 
 
 COMMANDS = [org]

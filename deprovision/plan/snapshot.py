@@ -13,8 +13,9 @@ import re
 from collections import Counter
 from typing import Any
 
-from deprovision.errors import OrgError
+from deprovision.errors import DeprovisionError, OrgError
 from deprovision.ids import to18
+from deprovision.org.check import blind_reason, visibility
 from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in, soql_in
 from deprovision.plan import queries
 from deprovision.plan.discovery import OwnerObject, count_owned, owner_objects
@@ -338,6 +339,21 @@ class _Reader:
 
         return bulk_rows()
 
+    def check_visibility(self) -> None:
+        """A revoke the playbook asks for must see every user's rows, or the plan would call a leaver clean."""
+        revoke = self.pb.actions.revoke
+        if not revoke or not self.snap.targets:
+            return
+        keys = [k for k, wanted in (("oauth_tokens", revoke.oauth_tokens), ("sessions", revoke.sessions)) if wanted]
+        if not keys:
+            return
+        blind = [k for k, sees in visibility(self.client, keys).items() if sees is False]
+        if blind:
+            who = self.client.api_user.get("username") or "the API user"
+            raise DeprovisionError(
+                f"{who} {'; '.join(blind_reason(k) for k in blind)}: revoke.{', revoke.'.join(blind)} would find "
+                "only part of them (`deprovision org check` shows what the API user can see)")
+
     # --- assignments, tokens, sessions, dependants -----------------------------------------------
     def read_access(self) -> None:
         ids = [u.id for u in self.snap.targets]
@@ -511,6 +527,7 @@ def read_snapshot(client: Any, playbook: Playbook) -> Snapshot:
     reader.read_owned()
     if reader.problems:
         raise PlaybookInvalid(sorted(set(reader.problems)))
+    reader.check_visibility()
     reader.read_access()
     reader.read_dependants()
     reader.read_schema()

@@ -62,8 +62,27 @@ def test_a_user_without_the_permissions_fails_the_check(org_server: LocalOrgServ
     code, out, err = run(["--state-dir", str(tmp_path), "org", "check", *direct(org_server, token)], capsys)
     assert code == 1
     assert "no  Manage Users" in out
-    assert err.strip() == ("Error: std.check@acme.example lacks permissions deprovisioning needs: Manage Users; "
-                           "View Setup and Configuration; Modify All Data or Transfer Record")
+    assert err.strip().startswith("Error: std.check@acme.example lacks permissions deprovisioning needs: Manage "
+                                  "Users; View Setup and Configuration; Modify All Data or Transfer Record; "
+                                  "cannot see every user's sessions (needs Manage Users, PermissionsManageUsers)")
+    assert "no  every user's sessions (Manage Users)" in out
+
+
+def test_a_plan_whose_revoke_the_api_user_cannot_see_is_refused(org_server: LocalOrgServer, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    store = org_server.store
+    profile = store.query("SELECT Id FROM Profile WHERE Name = 'Standard User'").records[0]["Id"]
+    ids = [store.create("User", {"Username": f"{name}@acme.example", "Email": f"{name}@acme.example",
+                                 "LastName": name, "Alias": name[:8], "ProfileId": profile}, actor_id=ADMIN_ID)
+           for name in ("blind.api", "blind.leaver")]
+    book = tmp_path / "p.yaml"
+    book.write_text("version: 1\nname: p\nreason: r\nusers: {usernames: [blind.leaver@acme.example]}\n"
+                    "actions: {revoke: {sessions: true}}\n", encoding="utf-8")
+    code, out, err = run(["--state-dir", str(tmp_path), "plan", str(book),
+                          *direct(org_server, store.issue_token(ids[0]))], capsys)
+    assert code == 1, err
+    assert err.strip().startswith("Error: blind.api@acme.example cannot see every user's sessions (needs Manage "
+                                  "Users, PermissionsManageUsers): revoke.sessions would find only part of them")
 
 
 def test_no_connection_is_exit_1_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
