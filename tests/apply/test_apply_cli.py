@@ -66,6 +66,7 @@ def check_plan_applied(state, run_id: str) -> None:
 
 
 # Users the demo org refuses to deactivate (Backup_Approver__c hierarchy-field blocker, docs/demo-org.md)
+# unless the plan re-points the field (repoint_dependants: other_fields, as wind-down.yaml does)
 BLOCKED = {"omar.haddad@acme.example", "grace.kim@acme.example"}
 BLOCKER_TEXT = "not deactivated: Cannot inactivate user that is the value of a hierarchy field:Backup_Approver__c"
 
@@ -75,7 +76,8 @@ def test_apply_of_each_example_playbook_holds_row_by_row(state, playbook) -> Non
     out = run_cli(state, "apply", str(PLAYBOOKS / playbook), "--yes")
     run = _applied_run(state)
     plan = _plan_of(state, run["run_id"])
-    blocked = sorted(u["username"] for u in plan["users"] if u["username"] in BLOCKED)
+    repointed = {c["username"] for c in plan["changes"] if c["action"] == "repoint_hierarchy_field"}
+    blocked = sorted(u["username"] for u in plan["users"] if u["username"] in BLOCKED - repointed)
     assert "Audit chain head:" in out.stderr
     verify = run_cli(state, "verify", run["run_id"])
     if not blocked:
