@@ -1,4 +1,8 @@
-"""Before an export: rows per object (aggregate COUNT, 25 per Composite Batch call), file bytes, API calls."""
+"""Before an export: rows per object (aggregate COUNT, 5 per Composite call), file bytes, API calls.
+
+Composite counts as one API call for the whole series and takes at most 5 queries of its 25 subrequests
+("Send Multiple Requests Using Composite", REST API Developer Guide); Composite Batch would count each
+subrequest ("Composite Batch": "Each subrequest counts against rate limits")."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from deprovision.export.describe import COMPOSITE_SIZE, ObjectShape, discover
+from deprovision.org.client import COMPOSITE_QUERIES
 
 if TYPE_CHECKING:
     from deprovision.org.client import OrgClient
@@ -48,17 +53,11 @@ class Estimate:
         return data
 
 
-def _batch(client: OrgClient, soqls: list[str]) -> list[dict]:
-    """Run queries through Composite Batch (25 per call; the org counts each subrequest)."""
-    out: list[dict] = []
-    for start in range(0, len(soqls), COMPOSITE_SIZE):
-        chunk = soqls[start:start + COMPOSITE_SIZE]
-        body = {"batchRequests": [{"method": "GET", "url": f"v{client.api_version}/query?q={quote(q)}"}
-                                  for q in chunk]}
-        answer = client._call("count records",
-                              lambda b=body: client.sf.restful("composite/batch", method="POST", json=b))
-        out.extend((answer or {}).get("results", []))
-    return out
+def _composite(client: OrgClient, soqls: list[str]) -> list[dict]:
+    """Run queries through Composite (allOrNone false: each stands alone); one result per query, in order."""
+    base = f"/services/data/v{client.api_version}/query?q="
+    return client.composite([{"method": "GET", "url": base + quote(q), "referenceId": f"n{i}"}
+                             for i, q in enumerate(soqls)])
 
 
 def count_objects(client: OrgClient, shapes: list[ObjectShape]) -> list[ObjectCount]:
@@ -72,10 +71,10 @@ def count_objects(client: OrgClient, shapes: list[ObjectShape]) -> list[ObjectCo
             where.append((i, file_field))
     counts = [ObjectCount(s.name, None, list(s.file_fields), None if s.file_fields else 0, len(s.columns))
               for s in shapes]
-    for (i, file_field), result in zip(where, _batch(client, soqls), strict=True):
-        if result.get("statusCode") != 200:
+    for (i, file_field), result in zip(where, _composite(client, soqls), strict=True):
+        if result.get("httpStatusCode") != 200:
             continue
-        body = result.get("result") or {}
+        body = result.get("body") or {}
         if file_field is None:
             counts[i].rows = int(body.get("totalSize") or 0)
         else:
@@ -102,8 +101,9 @@ def summarise(shapes: list[ObjectShape], skipped: dict[str, str], counts: list[O
     rows = sum(c.rows or 0 for c in counts)
     files = sum((c.rows or 0) * len(c.file_fields) for c in counts)
     data_bytes = sum((c.rows or 0) * max(c.columns, 1) * BYTES_PER_CELL for c in counts)
-    count_calls = len(counts) + sum(len(s.length_fields) for s in shapes)  # each batch subrequest counts
-    discovery = 1 + len(shapes)  # describeGlobal, then one describe per object (each batch subrequest counts)
+    queries = len(counts) + sum(len(s.length_fields) for s in shapes)
+    count_calls = -(-queries // COMPOSITE_QUERIES)  # five queries per Composite call, one API call each
+    discovery = 1 + -(-len(shapes) // COMPOSITE_SIZE)  # describeGlobal, then 25 describes per Composite call
     calls = discovery + count_calls + sum(calls_for(c) for c in counts)
     return Estimate(objects=counts, skipped=skipped, rows=rows, files=files,
                     file_bytes=sum(c.file_bytes or 0 for c in counts), data_bytes=data_bytes, api_calls=calls,

@@ -25,10 +25,13 @@ from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in
 from deprovision.org.transport import DEFAULT_API_VERSION, CallCounter, build_salesforce, instrument
 
 COLLECTION_SIZE = 200  # sObject Collections: at most 200 records per call
-COMPOSITE_SIZE = 25  # Composite: at most 25 subrequests per call
+COMPOSITE_SIZE = 25  # Composite: at most 25 subrequests per call, one API call for all of them
+COMPOSITE_QUERIES = 5  # of which at most 5 query operations (Query, QueryAll, query more) or sObject Collections
 WHERE_LIMIT = 4000  # SOQL: a WHERE clause is at most 4,000 characters
 _ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 _WHERE_RE = re.compile(r"\bWHERE\b", re.IGNORECASE)
+_QUERY_URL_RE = re.compile(r"^(?:/services/data)?/v\d+\.\d+/(?:query|queryAll|composite/sobjects)(?:[/?]|$)",
+                           re.IGNORECASE)
 
 
 class OrgClient:
@@ -299,17 +302,21 @@ class OrgClient:
 
     # -- Composite ------------------------------------------------------------------------------
     def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:
-        """Send subrequests through the Composite API (25 per call); returns each subrequest's result.
+        """Send subrequests through the Composite API; returns each subrequest's result, in order.
 
+        Each call carries at most 25 subrequests, of which at most 5 are queries or sObject Collections, and
+        counts as ONE API call ("Send Multiple Requests Using Composite", REST API Developer Guide). Without
+        ``all_or_none`` a failing subrequest does not stop the others (only those that reference it).
         Subrequests that reference each other (``@{ref}``) or run all-or-none cannot be split.
         """
-        if len(subrequests) > COMPOSITE_SIZE and (all_or_none or "@{" in repr(subrequests)):
-            raise ValueError(f"composite: more than {COMPOSITE_SIZE} subrequests that reference each other "
-                             f"or run all-or-none cannot be split")
+        chunks = composite_chunks(subrequests)
+        if len(chunks) > 1 and (all_or_none or "@{" in repr(subrequests)):
+            raise ValueError(f"composite: more than {COMPOSITE_SIZE} subrequests (or {COMPOSITE_QUERIES} queries) "
+                             f"that reference each other or run all-or-none cannot be split")
         out: list[dict] = []
-        for start in range(0, len(subrequests), COMPOSITE_SIZE):
-            body = {"allOrNone": all_or_none, "compositeRequest": subrequests[start:start + COMPOSITE_SIZE]}
-            writes = any(s.get("method", "GET").upper() == "POST" for s in body["compositeRequest"])
+        for chunk in chunks:
+            body = {"allOrNone": all_or_none, "compositeRequest": chunk}
+            writes = any(s.get("method", "GET").upper() == "POST" for s in chunk)
             answer = self._call("composite request",
                                 lambda b=body: self.sf.restful("composite", method="POST", json=b),
                                 idempotent=not writes)
@@ -352,3 +359,22 @@ class OrgClient:
 
 def _transient(result: RecordResult | None) -> bool:
     return result is not None and not result.success and result.error_code in TRANSIENT_CODES
+
+
+def is_query_subrequest(subrequest: dict) -> bool:
+    """A Composite subrequest under the 5-per-call rule: query, queryAll, query more, sObject Collections."""
+    return bool(_QUERY_URL_RE.match(str(subrequest.get("url", "")).strip()))
+
+
+def composite_chunks(subrequests: list[dict]) -> list[list[dict]]:
+    """``subrequests`` in order, cut into Composite calls of at most 25, at most 5 of them queries."""
+    chunks: list[list[dict]] = []
+    queries = 0
+    for sub in subrequests:
+        query = is_query_subrequest(sub)
+        if not chunks or len(chunks[-1]) >= COMPOSITE_SIZE or (query and queries >= COMPOSITE_QUERIES):
+            chunks.append([])
+            queries = 0
+        chunks[-1].append(sub)
+        queries += query
+    return chunks

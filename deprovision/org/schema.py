@@ -1,7 +1,8 @@
 """``OrgSchema``: the org's objects and fields, as the org describes them.
 
 The one place the product learns what an org has: describeGlobal once per run, object describes on
-demand (25 per Composite Batch call), both kept in memory for the run and on disk per org id and API
+demand (25 per Composite call, which the org counts as one API request however many describes it carries;
+Composite Batch would count each), both kept in memory for the run and on disk per org id and API
 version. A cached describeGlobal is revalidated with ``If-Modified-Since``: 304 means no object's metadata
 changed, so the cached describes still hold; any other answer replaces the cache and the describes are
 fetched again when asked for. A feature that is off (Territory Management, ...) is an object missing from
@@ -22,7 +23,7 @@ from typing import Any
 
 from deprovision.org.objects import is_setup_object
 
-BATCH_SIZE = 25  # Composite Batch: at most 25 subrequests per call
+BATCH_SIZE = 25  # Composite: at most 25 subrequests per call (describes are sObject resources, not queries)
 # Suffixes of objects that never have an owner of their own (shares, history, feeds, events, metadata).
 _OWNERLESS = re.compile(r"(Share|History|Feed|ChangeEvent|__mdt|__e|__x|__b|__hd|__chn|Tag)$")
 # Describe facts a plan depends on; the digest covers these and nothing else (urls, labels, ...).
@@ -39,7 +40,7 @@ class OrgSchema:
         self.client = client
         self.cache_root = Path(cache_dir) if cache_dir else None
         self.round_trips = 0  # HTTP calls made by the schema service
-        self.requests = 0  # API requests the org counts for them (each batch subrequest counts)
+        self.requests = 0  # API requests the org counts for them (a Composite call counts once)
         self._lock = threading.RLock()
         self._global: dict[str, dict] | None = None  # lower-case name -> describeGlobal entry
         self._by_prefix: dict[str, str] = {}
@@ -119,7 +120,7 @@ class OrgSchema:
         return self.describe_many([name]).get(self.name_of(name) or name)
 
     def describe_many(self, names: Iterable[str]) -> dict[str, dict | None]:
-        """Describes of ``names`` by the org's spelling (None for objects the org lacks), 25 per call."""
+        """Describes of ``names`` by the org's spelling (None for objects the org lacks), 25 per Composite call."""
         wanted = list(dict.fromkeys(names))
         entries = self._entries()
         with self._lock:
@@ -138,14 +139,16 @@ class OrgSchema:
                     self._described.get(n.lower()) for n in wanted}
 
     def _fetch(self, names: list[str]) -> None:
-        version = self.client.api_version
-        body = {"haltOnError": False, "batchRequests": [
-            {"method": "GET", "url": f"v{version}/sobjects/{name}/describe"} for name in names]}
-        answer = self.client.rest_post("composite/batch", body, action="describe objects")
+        """One Composite call of at most 25 describes, allOrNone false: each subrequest stands alone, so an
+        object the org refuses to describe is None and the others still come back."""
+        base = f"/services/data/v{self.client.api_version}/sobjects"
+        subrequests = [{"method": "GET", "url": f"{base}/{name}/describe", "referenceId": f"d{i}"}
+                       for i, name in enumerate(names)]
+        answers = self.client.composite(subrequests)
         self.round_trips += 1
-        self.requests += len(names)
-        for name, result in zip(names, answer.get("results", []), strict=False):
-            describe = result.get("result") if result.get("statusCode") == 200 else None
+        self.requests += 1
+        for name, result in zip(names, answers, strict=False):
+            describe = result.get("body") if result.get("httpStatusCode") == 200 else None
             self._described[name.lower()] = describe
             if describe is not None:
                 self._write_json(self._describe_path(name), describe)

@@ -1,5 +1,10 @@
 """Everything a leaver owns: which objects can be owned by a user (from describe), and how many records of
-each the leavers own, counted with one aggregate per object, 25 objects per Composite Batch call."""
+each the leavers own, counted with one aggregate per object (``GROUP BY OwnerId`` over every leaver, the IN
+list chunked only when it is long), five aggregates per Composite call.
+
+Composite counts as one API call for the whole series, and takes at most 5 query subrequests of its 25
+("Send Multiple Requests Using Composite", REST API Developer Guide); Composite Batch would count every
+subrequest ("Composite Batch": "Each subrequest counts against rate limits")."""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from deprovision.org.client import composite_chunks
 from deprovision.org.soql import chunked_in
 
-BATCH_SIZE = 25  # Composite Batch: at most 25 subrequests per call
 IN_BUDGET = 3000  # characters of one IN list (the URL of a subrequest stays well under the limits)
 
 
@@ -58,27 +63,26 @@ class OwnedCounts:
 
 
 def count_owned(client: Any, objects: list[OwnerObject], user_ids: list[str]) -> OwnedCounts:
-    """How many records of each object every user in ``user_ids`` owns: aggregates in Composite Batch calls."""
+    """How many records of each object every user in ``user_ids`` owns: aggregates in Composite calls
+    (allOrNone false, so an object the org refuses to count does not stop the others)."""
     result = OwnedCounts({o.name: {} for o in objects}, {})
     if not objects or not user_ids:
         return result
-    version = client.api_version
+    base = f"/services/data/v{client.api_version}/query?q="
     subrequests = [(obj, owned_aggregate(obj, chunk)) for chunk in chunked_in(sorted(user_ids), max_chars=IN_BUDGET)
                    for obj in objects]
-    for start in range(0, len(subrequests), BATCH_SIZE):
-        part = subrequests[start:start + BATCH_SIZE]
-        body = {"haltOnError": False, "batchRequests": [
-            {"method": "GET", "url": f"v{version}/query?q={quote(soql)}"} for _, soql in part]}
-        answer = client.rest_post("composite/batch", body, action="count owned records")
-        result.round_trips += 1
-        for (obj, _), sub in zip(part, answer.get("results", []), strict=False):
-            body_of = sub.get("result")
-            if sub.get("statusCode") != 200 or not isinstance(body_of, dict):
-                result.errors[obj.name] = _error_text(body_of)
-                continue
-            for row in body_of.get("records", []):
-                if row.get("OwnerId") and row.get("expr0"):
-                    result.counts[obj.name][row["OwnerId"]] = (int(row["expr0"]), row.get("expr1"))
+    calls = [{"method": "GET", "url": base + quote(soql), "referenceId": f"c{i}"}
+             for i, (_, soql) in enumerate(subrequests)]
+    answers = client.composite(calls)
+    result.round_trips += len(composite_chunks(calls))
+    for (obj, _), sub in zip(subrequests, answers, strict=False):
+        body_of = sub.get("body")
+        if sub.get("httpStatusCode") != 200 or not isinstance(body_of, dict):
+            result.errors[obj.name] = _error_text(body_of)
+            continue
+        for row in body_of.get("records", []):
+            if row.get("OwnerId") and row.get("expr0"):
+                result.counts[obj.name][row["OwnerId"]] = (int(row["expr0"]), row.get("expr1"))
     return result
 
 

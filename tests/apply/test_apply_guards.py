@@ -9,17 +9,27 @@ from apply_helpers import DB_NAME, PLAYBOOKS, diff, run_cli, runs_of, snapshot
 LEAVERS = PLAYBOOKS / "november-leavers.yaml"
 
 
-def test_preflight_refuses_when_the_org_has_too_few_api_calls_left(state) -> None:
+def test_preflight_refuses_when_the_org_has_too_few_api_calls_left(state, tmp_path) -> None:
+    from deprovision.apply.preflight import estimate_api_calls
     from deprovision.localorg.store import Store
+    from deprovision.plan import read_plan
 
+    before = snapshot(state, tokens=False)  # its reads count too: taken before the allowance is set
     store = Store.open(state / DB_NAME)
-    limit = store.api_limit()
-    store.set_api_usage(limit - 60)  # enough to plan, not enough to apply
+    used = store.api_usage()[0]
     store.close()
-    before = snapshot(state, tokens=False)
+    out = run_cli(state, "plan", str(LEAVERS), "--out", str(tmp_path / "plan.json"))  # a dry run: only reads
+    assert out.returncode in (0, 3), out.stderr[-2000:]
+    store = Store.open(state / DB_NAME)
+    plan_calls = store.api_usage()[0] - used
+    needed = estimate_api_calls(read_plan(tmp_path / "plan.json"))
+    # Enough to plan again and for the writes the plan needs, not for the pre-write reads (validation and
+    # the limits read) on top: the preflight must refuse before the first write.
+    store.set_api_usage(store.api_limit() - (plan_calls + needed))
+    store.close()
     out = run_cli(state, "apply", str(LEAVERS), "--yes")
     assert out.returncode == 1, out.stderr[-2000:]
-    assert "Error: not starting: this plan needs about" in out.stderr
+    assert f"Error: not starting: this plan needs about {needed:,} API calls" in out.stderr
     assert "left today" in out.stderr
     assert runs_of(state) == []
     store = Store.open(state / DB_NAME)

@@ -214,6 +214,58 @@ def test_composite_limits(empty_org):
             {"method": "GET", "url": "/services/data/v62.0/limits", "referenceId": "bad-id"}]})
 
 
+def _query(i: int) -> dict:
+    return {"method": "GET", "url": "/services/data/v62.0/query?q=SELECT+Id+FROM+Account", "referenceId": f"q{i}"}
+
+
+def _describe(i: int, name: str = "Account") -> dict:
+    return {"method": "GET", "url": f"/services/data/v62.0/sobjects/{name}/describe", "referenceId": f"d{i}"}
+
+
+def test_composite_takes_five_queries_and_refuses_a_sixth(empty_org):
+    # "Up to 5 of these subrequests can be sObject Collections or query operations" (Send Multiple
+    # Requests Using Composite); describes are sObject resources and do not count toward the five.
+    sf = connect(empty_org)
+    before = empty_org.store.api_usage()[0]
+    response = sf.restful("composite", method="POST", json={
+        "compositeRequest": [_query(i) for i in range(5)] + [_describe(i) for i in range(20)]})
+    assert [r["httpStatusCode"] for r in response["compositeResponse"]] == [200] * 25
+    assert empty_org.store.api_usage()[0] - before == 1  # 25 subrequests, one API call
+    collection = {"method": "GET", "url": "/services/data/v62.0/composite/sobjects/Account?ids=001000000000000AAA"
+                  "&fields=Name", "referenceId": "coll"}
+    query_more = {"method": "GET", "url": "/services/data/v62.0/queryAll/?q=SELECT+Id+FROM+Account",
+                  "referenceId": "all"}
+    for sixth in (_query(5), collection, query_more):
+        with pytest.raises(SalesforceMalformedRequest) as raised:
+            sf.restful("composite", method="POST", json={"compositeRequest": [_query(i) for i in range(5)] + [sixth]})
+        assert raised.value.content[0]["errorCode"] == "INVALID_BATCH_REQUEST"
+        assert "up to 5 query or sObject Collections subrequests" in raised.value.content[0]["message"]
+
+
+def test_composite_without_all_or_none_runs_every_independent_describe(empty_org):
+    # allOrNone false: "the remaining subrequests that don't depend on the failed subrequest are executed"
+    # (Composite Request Body).
+    sf = connect(empty_org)
+    response = sf.restful("composite", method="POST", json={"allOrNone": False, "compositeRequest": [
+        _describe(0), _describe(1, "NoSuchObject__c"), _describe(2, "Contact")]})
+    first, missing, last = response["compositeResponse"]
+    assert first["httpStatusCode"] == 200 and first["body"]["name"] == "Account"
+    assert missing["httpStatusCode"] == 404 and missing["body"][0]["errorCode"] == "NOT_FOUND"
+    assert last["httpStatusCode"] == 200 and last["body"]["name"] == "Contact"
+
+
+def test_composite_batch_counts_every_subrequest_where_composite_counts_one(empty_org):
+    # Composite Batch: "Each subrequest counts against rate limits"; Composite: "The entire series of
+    # requests counts as a single call toward your API limits".
+    sf = connect(empty_org)
+    before = empty_org.store.api_usage()[0]
+    sf.restful("composite/batch", method="POST", json={"batchRequests": [
+        {"method": "GET", "url": "v62.0/sobjects/Account/describe"} for _ in range(25)]})
+    middle = empty_org.store.api_usage()[0]
+    sf.restful("composite", method="POST", json={"compositeRequest": [_describe(i) for i in range(25)]})
+    assert (middle - before, empty_org.store.api_usage()[0] - middle) == (25, 1)
+
+
 def test_composite_batch_counts_each_subrequest(empty_org):
     sf = connect(empty_org)
     before = empty_org.store.api_usage()[0]

@@ -7,7 +7,7 @@ import pytest
 from deprovision.errors import OrgError
 from deprovision.localorg.ids import make_id
 from deprovision.localorg.server import LocalOrgServer
-from deprovision.org.client import OrgClient
+from deprovision.org.client import OrgClient, composite_chunks
 from deprovision.org.soql import soql_literal
 
 from .conftest import ACCOUNTS, ADMIN_ID
@@ -172,6 +172,22 @@ def test_composite_splits_independent_subrequests_into_25s(client: OrgClient) ->
     results = client.composite([{"method": "GET", "url": url, "referenceId": f"r{n}"} for n in range(30)])
     assert client.api_calls - before == 2
     assert [r["referenceId"] for r in results] == [f"r{n}" for n in range(30)]
+
+
+def test_composite_sends_at_most_five_queries_per_call(client: OrgClient) -> None:
+    # "Up to 5 of these subrequests can be sObject Collections or query operations" (Composite).
+    version = client.api_version
+    query = f"/services/data/v{version}/query?q=SELECT+Id+FROM+User+WHERE+Id+=+'{ADMIN_ID}'"
+    describe = f"/services/data/v{version}/sobjects/User/describe"
+    subrequests = [{"method": "GET", "url": query if n % 2 else describe, "referenceId": f"r{n}"} for n in range(24)]
+    assert [len(c) for c in composite_chunks(subrequests)] == [11, 10, 3]
+    before = client.api_calls
+    results = client.composite(subrequests)
+    assert client.api_calls - before == 3
+    assert [r["referenceId"] for r in results] == [f"r{n}" for n in range(24)]
+    assert all(r["httpStatusCode"] == 200 for r in results)
+    with pytest.raises(ValueError, match="cannot be split"):
+        client.composite([{"method": "GET", "url": query, "referenceId": f"q{n}"} for n in range(6)], all_or_none=True)
 
 
 def test_composite_refuses_to_split_what_references_itself(client: OrgClient) -> None:

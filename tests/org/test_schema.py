@@ -1,4 +1,4 @@
-"""``OrgSchema`` against a recorded-shape org: describeGlobal once, describes 25 per Composite Batch call,
+"""``OrgSchema`` against a recorded-shape org: describeGlobal once, describes 25 per Composite call,
 the disk cache revalidated with If-Modified-Since, setup objects, hierarchy fields and digests from describe."""
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Response:
 
 
 class RecordedOrg:
-    """Answers describeGlobal and Composite Batch describes from recorded describes; counts calls."""
+    """Answers describeGlobal and Composite describes from recorded describes; counts calls."""
 
     api_version = "62.0"
     org_id = "00D000000000001AAA"
@@ -71,13 +71,15 @@ class RecordedOrg:
         return Response(200, {"sobjects": [{k: v for k, v in d.items() if k != "fields"}
                                            for d in self.describes.values()]})
 
-    def rest_post(self, path: str, body: dict, *, action: str = "") -> dict:
-        assert path == "composite/batch" and len(body["batchRequests"]) <= 25
-        names = [r["url"].split("/")[2] for r in body["batchRequests"]]
+    def composite(self, subrequests: list[dict], *, all_or_none: bool = False) -> list[dict]:
+        assert len(subrequests) <= 25 and not all_or_none  # describes stand alone: one failing stops none
+        assert all(s["url"].startswith("/services/data/v62.0/sobjects/") for s in subrequests)
+        names = [s["url"].split("/")[5] for s in subrequests]
         self.batches.append(names)
-        return {"hasErrors": False, "results": [
-            {"statusCode": 200, "result": copy.deepcopy(self.describes[n])} if n in self.describes else
-            {"statusCode": 404, "result": [{"errorCode": "NOT_FOUND"}]} for n in names]}
+        return [{"httpStatusCode": 200, "body": copy.deepcopy(self.describes[n]), "referenceId": s["referenceId"]}
+                if n in self.describes else
+                {"httpStatusCode": 404, "body": [{"errorCode": "NOT_FOUND"}], "referenceId": s["referenceId"]}
+                for n, s in zip(names, subrequests, strict=True)]
 
 
 def test_describe_global_once_per_run_and_a_missing_feature_is_absent() -> None:
@@ -90,15 +92,29 @@ def test_describe_global_once_per_run_and_a_missing_feature_is_absent() -> None:
     assert len(org.gets) == 1 and org.batches == []
 
 
-def test_describes_go_25_per_composite_batch_call() -> None:
+def test_describes_go_25_per_composite_call() -> None:
     org = RecordedOrg(recorded_org(custom_objects=300))
     schema = OrgSchema(org)
     owned = [n for n in schema.describe_many(schema.owner_candidates()) if schema.owner_can_reference(n, "User")]
     assert len(owned) == 303
     assert [len(b) for b in org.batches] == [25] * 12 + [5]
-    assert schema.round_trips == 14 and schema.requests == 306
+    # describeGlobal, then 13 Composite calls: each one API request however many describes it carries
+    assert schema.round_trips == 14 and schema.requests == 14
     schema.describe_many(owned)  # cached for the run
     assert len(org.batches) == 13
+
+
+def test_a_describe_the_org_refuses_leaves_the_others_standing() -> None:
+    describes = recorded_org()
+    org = RecordedOrg(describes)
+    refused = {**describes["Account"], "name": "Hidden__c", "keyPrefix": "a0H"}
+    describes["Hidden__c"] = refused
+    schema = OrgSchema(org)
+    schema._entries()
+    del describes["Hidden__c"]  # listed by describeGlobal, refused by its describe
+    got = schema.describe_many(["Account", "Hidden__c", "Case"])
+    assert got["Hidden__c"] is None and got["Account"]["name"] == "Account" and got["Case"]["name"] == "Case"
+    assert org.batches == [["Account", "Hidden__c", "Case"]]
 
 
 def test_disk_cache_is_revalidated_with_if_modified_since(tmp_path: Path) -> None:

@@ -5,7 +5,9 @@ request; ``@{ref.path}`` in a subrequest's URL or body refers to an earlier
 result (``@{acct.id}``, ``@{q.records[0].Id}``). With ``allOrNone`` everything
 runs in one ``store.transaction()``; when a subrequest fails all are rolled back
 and every other subrequest answers 400 ``PROCESSING_HALTED`` (reference 5.8).
-Without it, a subrequest whose reference cannot be resolved is not executed.
+Without it, a subrequest whose reference cannot be resolved is not executed; the others run.
+Of the 25, at most 5 may be query operations (Query, QueryAll, query more) or sObject Collections
+("Send Multiple Requests Using Composite", REST API Developer Guide).
 Composite Batch: independent subrequests, each counted as an API request.
 """
 
@@ -19,10 +21,13 @@ from deprovision.localorg.http import Request, Response
 from deprovision.localorg.routes import Ctx
 
 MAX_SUBREQUESTS = 25
+MAX_QUERIES = 5  # Composite: query / queryAll / query more / sObject Collections subrequests per call
 HALTED = "The transaction was rolled back since another operation in the same transaction failed."
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)((?:\.[A-Za-z0-9_]+|\[\d+\])*)\}")
 _REFERENCE_ID = re.compile(r"^[A-Za-z0-9_]+$")
 _STEP = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
+# Subrequests under the 5-per-call rule: /query (and its query-more locators), /queryAll, /composite/sobjects.
+_QUERY_URL = re.compile(r"^/services/data/v\d+\.\d+/(?:query|queryAll|composite/sobjects)(?:[/?]|$)", re.IGNORECASE)
 
 
 class _Unresolved(Exception):
@@ -94,6 +99,13 @@ def _validate(body: Any) -> tuple[list[dict], bool]:
         if reference_id in seen:
             raise errors.INVALID_BATCH_REQUEST(f"Duplicate referenceId '{reference_id}'.")
         seen.add(reference_id)
+    queries = sum(1 for sub in subrequests if _QUERY_URL.match(str(sub["url"]).strip()))
+    if queries > MAX_QUERIES:
+        # The limit is documented; the wire wording of its refusal is not (searched, not found):
+        # INVALID_BATCH_REQUEST like the other composite refusals here. UNCONFIRMED.
+        raise errors.INVALID_BATCH_REQUEST(
+            f"Composite requests may only have up to {MAX_QUERIES} query or sObject Collections subrequests; "
+            f"this one has {queries}.")
     all_or_none = body.get("allOrNone") is True or str(body.get("allOrNone")).lower() == "true"
     return subrequests, all_or_none
 
