@@ -416,6 +416,13 @@ class _Reader:
                                           row[field], field=field))
         for row in self._optional("SELECT Id, Name, OwnerId FROM Report WHERE OwnerId IN {ids}", ids):
             deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
+        # Reports in other users' private folders answer only USING SCOPE allPrivate, with the "Manage All
+        # Private Reports and Dashboards" permission (Object Reference, Report, Supported Query Scopes).
+        seen = {d.record_id for d in deps if d.kind == "report"}
+        private = "SELECT Id, Name, OwnerId FROM Report USING SCOPE allPrivate WHERE OwnerId IN {ids}"
+        for row in self._optional(private, ids):
+            if row["Id"] not in seen:
+                deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
         for row in self._optional("SELECT Id, Title, RunningUserId FROM Dashboard WHERE RunningUserId IN {ids}", ids):
             deps.append(Dependant("dashboard", row["Id"], row.get("Title") or row["Id"], row["RunningUserId"]))
         for row in self._optional("SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN {ids}", ids):

@@ -85,9 +85,10 @@ def test_snapshot_reads_in_few_calls(client):
     #   3   describes of the 51 objects that may have an owner, 25 per Composite call (one API call each);
     #   4   one GROUP BY OwnerId aggregate over all leavers per owner object (18), five per Composite call
     #       (Composite takes at most 5 queries of its 25 subrequests);
-    #  28   queries: leavers, logins, successors, queues, the records of the 7 reassigned objects, grants,
-    #       what the API user can see (revoke.sessions, oauth_tokens), tokens, sessions, teams, dependants.
+    #  29   queries: leavers, logins, successors, queues, the records of the 7 reassigned objects, grants,
+    #       what the API user can see (revoke.sessions, oauth_tokens), tokens, sessions, teams, dependants
+    #       (reports twice: the default scope, then USING SCOPE allPrivate for other users' private folders).
     # Through Composite Batch, which counts every subrequest, the same read was 96 calls.
-    assert snapshot.api_calls <= 36
+    assert snapshot.api_calls <= 37
     assert client.schema.requests == 4  # describeGlobal once, each object described once
     assert len(snapshot.targets) == 4
