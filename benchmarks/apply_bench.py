@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -156,6 +157,39 @@ class Served:
         self.proc.wait(timeout=30)
 
 
+def call_kind(method: str, path: str) -> str:
+    """A counted call's kind, for ``--calls-by-kind``."""
+    rest = re.sub(r"^/services/data/v[\d.]+/", "", path).strip("/")
+    parts = rest.split("/")
+    if parts[:2] == ["jobs", "ingest"] or parts[:2] == ["jobs", "query"]:
+        kind = f"bulk {parts[1]}"
+        if len(parts) == 2:
+            return f"{kind} create" if method == "POST" else f"{kind} list"
+        if len(parts) == 3:
+            return {"GET": f"{kind} poll", "PATCH": f"{kind} close/abort", "DELETE": f"{kind} delete"}.get(
+                method, f"{kind} {method}")
+        return f"{kind} {parts[3]}"
+    if parts[0] in ("query", "queryAll"):
+        return "query (more)" if len(parts) > 1 else "query"
+    if parts[:2] == ["composite", "sobjects"]:
+        return f"collections {method}"
+    if parts[0] == "composite":
+        return f"composite{'/' + parts[1] if len(parts) > 1 else ''}"
+    if parts[0] == "sobjects":
+        return "describe" if parts[-1] == "describe" or len(parts) == 1 else f"sobject {method}"
+    return f"{method} {parts[0]}"
+
+
+def calls_by_kind(log: Path) -> dict[str, int]:
+    out: dict[str, int] = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            n, method, path, _query = (line.split("\t") + [""])[:4]
+            kind = call_kind(method, path)
+            out[kind] = out.get(kind, 0) + int(n)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def run_measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, float, int, str, str]:
     """Run ``deprovision ARGS``; (exit code, seconds, peak RSS in MB, stdout, stderr)."""
     t0 = time.monotonic()
@@ -171,7 +205,7 @@ def run_measured(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, 
 
 
 def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int, cache: Path,
-             keep: bool = False, verbose: bool = False) -> dict:
+             keep: bool = False, verbose: bool = False, by_kind: bool = False) -> dict:
     print(f"{name}: {leavers} leavers, {users} users, {records:,} records, latency {latency_ms} ms",
           file=sys.stderr)
     template = build_db(cache, users, records, leavers)
@@ -188,6 +222,9 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
     env = {**os.environ, "NO_COLOR": "1", "SF_INSTANCE_URL": served.info["instance_url"],
            "SF_ACCESS_TOKEN": served.info["access_token"], "SF_CA_BUNDLE": served.info["ca_bundle"],
            "DEPROVISION_STATE_DIR": str(state)}
+    logs = {phase: cache / f"calls-{name}-{phase}.log" for phase in ("plan", "apply")}  # kept for reading
+    for log in logs.values():
+        log.unlink(missing_ok=True)
     result: dict = {"scenario": name, "leavers": leavers, "users": users, "records": records,
                     "latency_ms": latency_ms}
     try:
@@ -197,8 +234,9 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
                 shutil.copyfile(src, work / src.name.replace(saved_plan.name, "plan.json"))
             code, secs, rss = 0, 0.0, 0
         else:
-            code, secs, rss, _out, err = run_measured(["plan", str(pb), "--out", str(work / "plan.json")], env,
-                                                      work)
+            code, secs, rss, _out, err = run_measured(
+                ["plan", str(pb), "--out", str(work / "plan.json")],
+                {**env, "DEPROVISION_CALL_LOG": str(logs["plan"])} if by_kind else env, work)
         used1 = served.api_used()
         if code not in (0, 3):
             raise SystemExit(f"plan failed ({code}): {err[-2000:]}")
@@ -211,8 +249,9 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
                           "records": sum(c.get("count") or len(c["record_ids"]) for c in plan["changes"]
                                          if c["action"] == "reassign_owner")}
         started = datetime.now().astimezone()
-        code, secs, rss, out, err = run_measured(["apply", str(work / "plan.json"), "--yes", "--format", "json"],
-                                                 env, work)
+        code, secs, rss, out, err = run_measured(
+            ["apply", str(work / "plan.json"), "--yes", "--format", "json"],
+            {**env, "DEPROVISION_CALL_LOG": str(logs["apply"])} if by_kind else env, work)
         used2 = served.api_used()
         if verbose:
             print(err[-6000:], file=sys.stderr)
@@ -234,6 +273,9 @@ def scenario(name: str, users: int, records: int, leavers: int, latency_ms: int,
             "changes_applied": run["applied"], "records_applied": run["records_applied"], "failed": run["failed"],
         }
         result["owners"] = check_owners(db, state / "runs" / run["run_id"])
+        if by_kind:
+            result["plan"]["calls_by_kind"] = calls_by_kind(logs["plan"])
+            result["apply"]["calls_by_kind"] = calls_by_kind(logs["apply"])
     finally:
         served.stop()
         shutil.rmtree(work, ignore_errors=True)
@@ -250,6 +292,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "deprovision-bench")
     parser.add_argument("--keep", action="store_true", help="reuse (or save) the plan of the cached org")
     parser.add_argument("--verbose", action="store_true", help="show the apply's progress lines")
+    parser.add_argument("--calls-by-kind", action="store_true",
+                        help="break the API calls of plan and apply down by kind (the client's own log)")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     names = ["small", "B1"] if args.scenario == "all" else [args.scenario]
@@ -260,7 +304,7 @@ def main() -> None:
             if getattr(args, key):
                 size[key] = getattr(args, key)
         results.append(scenario(name, latency_ms=args.latency_ms, cache=args.cache, keep=args.keep,
-                                verbose=args.verbose, **size))
+                                verbose=args.verbose, by_kind=args.calls_by_kind, **size))
     for r in results:
         p, a = r["plan"], r["apply"]
         print(f"\n{r['scenario']}: {r['leavers']} leavers / {r['users']} users / {r['records']:,} records, "
@@ -271,6 +315,9 @@ def main() -> None:
               f"+ {a['oauth_calls']} OAuth revocations; all logins frozen after "
               f"{a['time_to_freeze_from_process_start']} s (executor: {a['time_to_freeze_from_executor_start']} s); "
               f"status {a['status']}, {a['records_applied']:,} records")
+        for phase, figures in (("plan", p), ("apply", a)):
+            if "calls_by_kind" in figures:
+                print(f"  {phase} calls by kind: " + ", ".join(f"{k} {n}" for k, n in figures["calls_by_kind"].items()))
         o = r["owners"]
         print(f"  owners: {o['records']:,} reassigned records checked against the plan, {o['wrong']} not with "
               f"their planned owner; successors per object {o['successors']}")

@@ -9,6 +9,7 @@ retry layer exactly once, so simple-salesforce's own unbounded re-login loop on 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -55,7 +56,12 @@ class CallCounter:
         path = requests.utils.urlparse(response.url).path
         with self._lock:
             if _API_PATH_RE.match(path):
-                self.api_calls += _batch_size(response, path)
+                n = _batch_size(response, path)
+                self.api_calls += n
+                log = os.environ.get("DEPROVISION_CALL_LOG")  # benchmarks: one line per counted call
+                if log:
+                    with open(log, "a", encoding="utf-8") as fh:
+                        fh.write(f"{n}\t{response.request.method}\t{path}\t{response.url.partition('?')[2]}\n")
             elif _SOAP_PATH_RE.match(path) and not _is_login(response):
                 self.api_calls += 1
             elif _OAUTH_PATH_RE.match(path):
