@@ -24,6 +24,7 @@ class OrgUser:
     is_frozen: bool = False
     profile: str = ""
     profile_id: str | None = None
+    licence: str = ""  # Profile.UserLicense.Name ("" when not read: no licence rule applies)
     role_id: str | None = None
     role: str | None = None
     manager_id: str | None = None

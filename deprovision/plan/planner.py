@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from deprovision.ids import to18
 from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, Snapshot
 from deprovision.plan.fingerprint import fingerprint_of
+from deprovision.plan.licences import cannot_own
 from deprovision.plan.model import ACTIONS, PHASES, Change, Plan, PlanUser, Successor, Warning
 from deprovision.playbook.model import Playbook, ReassignRule
 from deprovision.playbook.yamldoc import format_path
@@ -131,13 +132,20 @@ class _Planner:
         return chosen
 
     # --- successors ---------------------------------------------------------------------------
-    def _usable(self, user: OrgUser) -> str | None:
+    def _usable(self, user: OrgUser, obj: str | None = None) -> str | None:
+        """Why ``user`` cannot take ``obj`` records (None: they can). ``obj`` None: only active and staying."""
         if not user.is_active:
             return "is inactive"
         if user.is_frozen:
             return "is frozen"
         if user.id in self.leaving:
             return "leaves in this plan"
+        # Salesforce refuses an owner change to a user who cannot read the object: TRANSFER_REQUIRES_READ
+        # "The new owner must have read permission" (Salesforce Help, "Transfer Records"; SOAP API Developer
+        # Guide, OwnerChangeOptions EnforceNewOwnerHasReadAccess), and the licence caps that access (Salesforce
+        # Help, "User Licenses"): checked here, at plan time, so the fallback takes what they cannot own.
+        if obj is not None:
+            return cannot_own(user.licence, obj)
         return None
 
     def _find_user(self, spec: str, path: tuple[str | int, ...]) -> OrgUser | None:
@@ -157,7 +165,7 @@ class _Planner:
             self.warn("playbook", text, blocking=True)
 
     def _resolve_one(self, spec: str, rule: str, leaver: OrgUser, obj: str,
-                     path: tuple[str | int, ...]) -> _Resolution:
+                     path: tuple[str | int, ...], *, owning: bool = True) -> _Resolution:
         if spec.startswith("queue:"):
             queue = self.snap.queues.get(spec[6:])
             if queue is None:
@@ -174,16 +182,16 @@ class _Planner:
                 return _Resolution(None, [f"queue '{queue.developer_name}' cannot own {obj}"], invalid=True)
             return _Resolution(Successor(queue.id, queue.name, "queue", rule), [])
         if spec == "manager":
-            return self._follow_managers(leaver, rule)
+            return self._follow_managers(leaver, rule, obj if owning else None)
         user = self._find_user(spec, path)
         if user is None:
             return _Resolution(None, [f"{spec} does not exist"], invalid=True)
-        why = self._usable(user)
+        why = self._usable(user, obj if owning else None)
         if why:
             return _Resolution(None, [f"{user.username} {why}"])
         return _Resolution(Successor(user.id, user.name, "user", rule), [])
 
-    def _follow_managers(self, leaver: OrgUser, rule: str) -> _Resolution:
+    def _follow_managers(self, leaver: OrgUser, rule: str, obj: str | None) -> _Resolution:
         chain = [leaver.username]
         seen = {leaver.id}
         current = leaver
@@ -200,7 +208,7 @@ class _Planner:
                 return _Resolution(None, ["the managers form a loop"], chain)
             seen.add(manager.id)
             chain.append(manager.username)
-            why = self._usable(manager)
+            why = self._usable(manager, obj)
             if why is None:
                 return _Resolution(Successor(manager.id, manager.name, "user", rule), [],
                                    chain if len(chain) > 2 else None)
@@ -362,7 +370,7 @@ class _Planner:
             if not spec or spec.startswith("queue:"):
                 return None  # a queue cannot be anyone's manager: the dependants stay a warning
             found = self._resolve_one(spec, rule or spec.split(":")[0], leaver, "User",
-                                      (*path, "fallback" if rule else "to"))
+                                      (*path, "fallback" if rule else "to"), owning=False)
             if found.successor or found.invalid:
                 return found.successor
         return None

@@ -6,8 +6,9 @@ never enter SOQL any other way (``deprovision.org.soql``).
 
 from __future__ import annotations
 
-USER_FIELDS = ("Id, Username, Name, Email, IsActive, ProfileId, Profile.Name, UserRoleId, UserRole.Name, "
-               "ManagerId, DelegatedApproverId, FederationIdentifier, SystemModstamp")
+# Profile.UserLicense.Name: what a successor may own (``plan/licences.py``), read with the user, no extra call
+USER_FIELDS = ("Id, Username, Name, Email, IsActive, ProfileId, Profile.Name, Profile.UserLicense.Name, UserRoleId, "
+               "UserRole.Name, ManagerId, DelegatedApproverId, FederationIdentifier, SystemModstamp")
 
 LOGINS = "SELECT Id, UserId, IsFrozen, SystemModstamp FROM UserLogin WHERE UserId IN {ids}"
 

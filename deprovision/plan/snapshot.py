@@ -47,10 +47,12 @@ _STANDARD_KINDS = {"ManagerId": "manager", "DelegatedApproverId": "delegated_app
 
 
 def _user(row: dict[str, Any]) -> OrgUser:
+    profile = row.get("Profile") or {}
     return OrgUser(
         id=row["Id"], username=row["Username"], name=row.get("Name") or row["Username"],
         email=row.get("Email") or "", is_active=bool(row.get("IsActive")),
-        profile=(row.get("Profile") or {}).get("Name") or "", profile_id=row.get("ProfileId"),
+        profile=profile.get("Name") or "", profile_id=row.get("ProfileId"),
+        licence=(profile.get("UserLicense") or {}).get("Name") or "",
         role_id=row.get("UserRoleId"), role=(row.get("UserRole") or {}).get("Name"),
         manager_id=row.get("ManagerId"), delegated_approver_id=row.get("DelegatedApproverId"),
         federation_id=row.get("FederationIdentifier"), modstamp=row.get("SystemModstamp") or "",

@@ -85,7 +85,8 @@ def test_snapshot_reads_in_few_calls(client):
     #   3   describes of the 51 objects that may have an owner, 25 per Composite call (one API call each);
     #   4   one GROUP BY OwnerId aggregate over all leavers per owner object (18), five per Composite call
     #       (Composite takes at most 5 queries of its 25 subrequests);
-    #  29   queries: leavers, logins, successors, queues, the records of the 7 reassigned objects, grants,
+    #  29   queries: leavers, logins, successors (with their licence, Profile.UserLicense.Name: what they may
+    #       own is checked at plan time without a query of its own), queues, the records of the 7 reassigned objects, grants,
     #       what the API user can see (revoke.sessions, oauth_tokens), tokens, sessions, teams, dependants
     #       (reports twice: the default scope, then USING SCOPE allPrivate for other users' private folders).
     # Through Composite Batch, which counts every subrequest, the same read was 96 calls.

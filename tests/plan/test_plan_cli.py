@@ -234,3 +234,23 @@ def test_a_user_matched_by_several_selectors_is_one_user(cli, org_args, sf, tmp_
     plan = plan_json(cli, org_args, book)
     assert [u["username"] for u in plan["users"]] == ["nina.patel@acme.example"]
     assert [c["action"] for c in plan["changes"]] == ["freeze"]
+
+
+def test_successor_whose_licence_cannot_own_records_gets_the_fallback(cli, org_args, served_org):
+    # omar.haddad (nina's manager) moves to a Chatter Free profile: the plan, not the apply, finds that he cannot
+    # own her records (TRANSFER_REQUIRES_READ) and sends them to the fallback, with a warning saying why
+    store = served_org.store
+    omar = store.user_by_username("omar.haddad@acme.example")
+    chatter = store.select('SELECT "Id" FROM "Profile" WHERE "Name" = ?', ("Chatter Free User",))[0]["Id"]
+    # the API refuses a profile of another licence; an admin changes the licence in Setup: a plain row write here
+    store.update_row("User", omar["Id"], {"ProfileId": chatter})
+    plan = plan_json(cli, org_args, BOOKS / "november-leavers.yaml")
+    ops = store.user_by_username("ops@acme.example")
+    nina = reassigned(plan, "nina.patel@acme.example")
+    assert nina["Account"]["successor"]["id"] == ops["Id"]
+    assert nina["Account"]["successor"]["rule"] == "fallback"
+    assert all(c["successor"]["id"] != omar["Id"] for c in plan["changes"] if c["action"] == "reassign_owner")
+    messages = [w["message"] for w in plan["warnings"] if w["code"] == "fallback_successor"]
+    assert ("nina.patel@acme.example: Account records go to the fallback Otto Operations because manager "
+            "omar.haddad@acme.example has a Chatter Free licence, which gives no access to Account (the new owner "
+            "must have read permission on the object)") in messages

@@ -53,6 +53,40 @@ def test_inactive_manager_falls_back(tmp_path):
     assert any(w.code == "fallback_successor" and "is inactive" in w.message for w in plan.warnings)
 
 
+def test_successor_whose_licence_cannot_own_the_object_falls_back_for_that_object(tmp_path):
+    # Salesforce Platform: accounts yes, opportunities no (TRANSFER_REQUIRES_READ at apply): decided at plan time
+    pb = book(tmp_path, actions={"reassign": {"default": {"to": "manager", "fallback": "user:ops@acme.example"},
+                                              "objects": {"Account": {}, "Opportunity": {}}}})
+    platform = clone(BOSS, licence="Salesforce Platform")
+    snap = snapshot([NINA], others=[platform], owned=[accounts(NINA, 3), accounts(NINA, 2, "Opportunity")])
+    plan = compute_plan(pb, snap, created_at=T0)
+    successors = {c.object: (c.successor.id, c.successor.rule) for c in plan.changes if c.action == "reassign_owner"}
+    assert successors == {"Account": (BOSS.id, "manager"), "Opportunity": (OPS.id, "fallback")}
+    notes = [w.message for w in plan.warnings if w.code == "fallback_successor"]
+    assert notes == ["nina.patel@acme.example: Opportunity records go to the fallback Olly Ops because manager "
+                     "omar.haddad@acme.example has a Salesforce Platform licence, which gives no access to "
+                     "Opportunity (the new owner must have read permission on the object)"]
+    assert not plan.blocking_warnings
+
+
+def test_no_successor_that_may_own_the_object_blocks_naming_user_and_object(tmp_path):
+    snap = snapshot([NINA], others=[clone(BOSS, licence="Chatter Free"), clone(OPS, licence="Chatter Free")],
+                    owned=[accounts(NINA, 3)])
+    plan = compute_plan(book(tmp_path), snap, created_at=T0)
+    assert not [c for c in plan.changes if c.action == "reassign_owner"]
+    assert [w.message for w in plan.blocking_warnings] == [
+        "nina.patel@acme.example: no successor for Account: manager omar.haddad@acme.example has a Chatter Free "
+        "licence, which gives no access to Account (the new owner must have read permission on the object); "
+        "fallback ops@acme.example has a Chatter Free licence, which gives no access to Account (the new owner "
+        "must have read permission on the object)"]
+    # a licence that may own custom objects takes them (Salesforce Platform: custom objects and accounts)
+    snap = snapshot([NINA], others=[clone(BOSS, licence="Salesforce Platform")],
+                    owned=[accounts(NINA, 1, "Project__c")])
+    pb = book(tmp_path, actions={"reassign": {"objects": {"Project__c": {}}}})
+    plan = compute_plan(pb, snap, created_at=T0)
+    assert [c.successor.id for c in plan.changes if c.action == "reassign_owner"] == [BOSS.id]
+
+
 def test_frozen_manager_falls_back(tmp_path):
     snap = snapshot([NINA], others=[clone(BOSS, is_frozen=True)], owned=[accounts(NINA, 3)])
     plan = compute_plan(book(tmp_path), snap, created_at=T0)
