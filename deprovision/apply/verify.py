@@ -27,7 +27,10 @@ REGRANT_WORDS = {
 REPOINT_FIELDS = {"repoint_manager": ("ManagerId", "manager"),
                   "repoint_delegated_approver": ("DelegatedApproverId", "delegated approver"),
                   "restore_manager": ("ManagerId", "manager"),
-                  "restore_delegated_approver": ("DelegatedApproverId", "delegated approver")}
+                  "restore_delegated_approver": ("DelegatedApproverId", "delegated approver"),
+                  # a custom User lookup to User: the field is the one the change names in ``after``
+                  "repoint_hierarchy_field": (None, "hierarchy field"),
+                  "restore_hierarchy_field": (None, "hierarchy field")}
 OWNER_ACTIONS = ("reassign_owner", "restore_owner")
 
 
@@ -139,16 +142,23 @@ def _check_assignments(client, folder: RunFolder, plan: Plan, by_action, who) ->
 
 
 def _check_repoints(client, plan: Plan, repoints: list[Change], who) -> list[str]:
-    """Dependants whose ManagerId / DelegatedApproverId is not the user the plan (or rollback) set."""
+    """Dependants whose ManagerId / DelegatedApproverId / hierarchy field is not the user the plan (or rollback) set."""
     if not repoints:
         return []
     leavers = {u.id for u in plan.users}
+    fields = {"ManagerId", "DelegatedApproverId"} | {_repoint_field(c) for c in repoints}
+    fields = {f for f in fields if f and f.replace("_", "").isalnum()}  # API names only, never plan text
     now = {r["Id"]: r for r in client.query_in(
-        "SELECT Id, Username, ManagerId, DelegatedApproverId FROM User WHERE Id IN {ids}",
+        f"SELECT Id, Username, {', '.join(sorted(fields))} FROM User WHERE Id IN {{ids}}",
         sorted({rid for c in repoints for rid in c.record_ids}))}
     out = []
     for c in repoints:
-        field, role = REPOINT_FIELDS[c.action]
+        field, role = _repoint_field(c), REPOINT_FIELDS[c.action][1]
+        if field not in fields:
+            out.append(f"{who(c)}: the plan names no valid User field to check ({c.action})")
+            continue
+        if c.action.endswith("hierarchy_field"):
+            role = field
         planned = (c.after or {}).get(field)
         wrong = [rid for rid in c.record_ids if now.get(rid, {}).get(field) != planned]
         back = sorted(now[rid].get("Username") or rid for rid in wrong
@@ -163,6 +173,15 @@ def _check_repoints(client, plan: Plan, repoints: list[Change], who) -> list[str
             out.append(f"User {row.get('Username') or rid}: {field} is {row.get(field) or 'empty'}, "
                        f"the {'plan' if c.action.startswith('repoint') else 'rollback'} set {planned} [{who(c)}]")
     return out
+
+
+def _repoint_field(c: Change) -> str | None:
+    """The User field a re-point (or its restore) writes: fixed for manager / approver, named in ``after`` else."""
+    field = REPOINT_FIELDS[c.action][0]
+    if field is None:
+        names = list(c.after or {})
+        field = names[0] if len(names) == 1 else None
+    return field
 
 
 def _check_restored_assignments(client, restores: list[Change], who) -> list[str]:

@@ -113,6 +113,12 @@ def test_a_saved_plan_for_everything_a_leaver_owns_applies_verifies_and_rolls_ba
 
     code, _, err = cli("verify", run.name, *org)
     assert code == 0, err
+    # verify checks the re-pointed hierarchy field against the plan: moved to a third user, it is named
+    admin = sf.query("SELECT Id FROM User WHERE Username = 'admin@acme.example'")["records"][0]["Id"]
+    sf.User.update(ids["colleague"], {"Mentor__c": admin})
+    code, out, err = cli("verify", run.name, *org)
+    assert code == 1 and "Mentor__c is " + admin in out + err, out + err
+    sf.User.update(ids["colleague"], {"Mentor__c": successor})
     code, _, err = cli("rollback", run.name, "--yes", *org)
     assert code == 0, err
     assert owned_by(sf, "acme__Thing__c", ids["nina"]) == 3
