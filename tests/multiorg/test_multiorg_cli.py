@@ -1,13 +1,15 @@
 """One playbook, two orgs, end to end through the CLI: a served demo org ("prod") and a sandbox copy of it
-("uat": usernames suffixed ``.uat``, one leaver missing), reached as ``sf:prod`` / ``sf:uat`` through a
-stand-in Salesforce CLI and grouped in deprovision.toml. Each org is its own run; one audit log."""
+("uat": usernames suffixed ``.uat``, one leaver missing), reached as ``sf:prod`` / ``sf:uat`` through the
+real Salesforce CLI (scripts/install-sf-cli.sh), logged in to each with ``sf org login access-token`` in a
+home of its own, and grouped in deprovision.toml. Each org is its own run; one audit log."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
-import sys
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,19 +19,6 @@ from deprovision.localorg.store import org_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MISSING = "sofia.rossi@acme.example"
-FAKE_SF = """\
-import json, os, sys
-orgs = json.load(open(os.environ["FAKE_SF_ORGS"]))
-args = sys.argv[1:]
-alias = args[args.index("--target-org") + 1]
-if alias not in orgs:
-    print(json.dumps({"status": 1, "name": "NamedOrgNotFoundError", "message": f"No authorization for {alias}"}))
-    sys.exit(1)
-org = orgs[alias]
-result = {"accessToken": org["token"]} if args[:3] == ["org", "auth", "show-access-token"] else \\
-    {"instanceUrl": org["url"], "accessToken": "[REDACTED]", "alias": alias}
-print(json.dumps({"status": 0, "result": result}))
-"""
 
 
 @pytest.fixture
@@ -55,17 +44,48 @@ def sandbox(tmp_path: Path, localorg_cert_dir: Path):
         server.stop()
 
 
+def _sf_or_skip() -> list[str]:
+    from deprovision.org.sfcli import find_sf
+
+    command = find_sf()
+    if command is None:
+        if os.environ.get("CI"):
+            pytest.fail("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
+        pytest.skip("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
+    return command
+
+
+def _sf_login(command: list[str], env: dict[str, str], org, alias: str, username: str) -> None:
+    done = subprocess.run([*command, "org", "login", "access-token", "--instance-url", org.instance_url,
+                           "--alias", alias, "--no-prompt", "--json"],
+                          env={**env, "SF_ACCESS_TOKEN": org.access_token}, cwd=env["HOME"],
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(done.stdout)["result"]
+    assert (result["username"], result["orgId"], result["instanceUrl"].rstrip("/")) == (
+        username, org.org_id, org.instance_url)
+
+
 @pytest.fixture
 def orgs_env(tmp_path: Path, served_org, sandbox) -> dict[str, str]:
-    script = tmp_path / "fake-sf"
-    script.write_text(f"#!{sys.executable}\n{FAKE_SF}")
-    script.chmod(0o755)
-    (tmp_path / "sf-orgs.json").write_text(json.dumps({
-        "prod": {"url": served_org.instance_url, "token": served_org.access_token},
-        "uat": {"url": sandbox.instance_url, "token": sandbox.access_token}}))
+    """The real ``sf`` logged in to the demo org as ``prod`` and to the sandbox as ``uat``, its config and
+    keychain in a home of the test's own; the environment the CLI runs with."""
+    command = _sf_or_skip()
+    assert sandbox.ca_bundle == served_org.ca_bundle  # one local certificate authority for both
+    home = tmp_path / "sf-home"
+    home.mkdir()
+    sf_env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".local/share"),
+              "XDG_CACHE_HOME": str(home / ".cache"), "XDG_STATE_HOME": str(home / ".local/state"),
+              "SF_USE_GENERIC_UNIX_KEYCHAIN": "true", "SF_DISABLE_TELEMETRY": "true",
+              "SF_AUTOUPDATE_DISABLE": "true", "NODE_EXTRA_CA_CERTS": served_org.ca_bundle}
+    if len(command) == 1:
+        sf_env["SF_CLI"] = command[0]
+    login_env = {k: v for k, v in os.environ.items() if not k.startswith("SF_")}
+    login_env.update(sf_env)
+    _sf_login(command, login_env, served_org, "prod", "admin@acme.example")
+    _sf_login(command, login_env, sandbox, "uat", "admin@acme.example.uat")
     (tmp_path / "deprovision.toml").write_text('[groups.everywhere]\norgs = ["sf:prod", "sf:uat"]\n')
-    return {"SF_CLI": str(script), "FAKE_SF_ORGS": str(tmp_path / "sf-orgs.json"),
-            "SF_CA_BUNDLE": served_org.ca_bundle, "DEPROVISION_CONFIG": str(tmp_path / "deprovision.toml")}
+    return {**sf_env, "SF_CA_BUNDLE": served_org.ca_bundle, "DEPROVISION_CONFIG": str(tmp_path / "deprovision.toml")}
 
 
 def _playbook(tmp_path: Path) -> Path:
@@ -124,5 +144,6 @@ def test_one_org_failing_does_not_stop_the_others(cli, tmp_path, served_org, org
     assert code == 1, err
     assert "deprovision plan: november-leavers" in out  # prod was still planned
     assert "Failed in 1 of 2 orgs: sf:nope." in err
+    assert "sf org display failed: NamedOrgNotFoundError" in err  # the real CLI knows no 'nope'
     code, _, err = cli("org", "check", "--org", "sf:prod", "--org", "sf:uat", env=orgs_env)
     assert code == 2 and "only plan and apply take several --org" in err
