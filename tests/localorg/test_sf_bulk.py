@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 import time
 
 import pytest
@@ -182,3 +183,16 @@ def test_bulk_query_with_a_null_parent_keeps_the_columns(empty_org):
     sf.Account.create({"Name": "Orphan"})
     pages = list(sf.bulk2.Account.query("SELECT Name, Parent.Name FROM Account ORDER BY Name", wait=0))
     assert pages[0].splitlines() == ['"Name","Parent.Name"', '"Child","Parent"', '"Orphan",""', '"Parent",""']
+
+
+def test_bulk_jobs_are_processed_side_by_side():
+    """Salesforce processes Bulk API 2.0 jobs in parallel: the local org's workers run several at once."""
+    from deprovision.localorg.resources.bulk import BULK_WORKERS, BulkJobs
+
+    jobs = BulkJobs()
+    meet = threading.Barrier(BULK_WORKERS, timeout=5)  # every job waits for the others: only concurrency passes
+    met: list[int] = []
+    for _ in range(BULK_WORKERS):
+        jobs.submit(lambda: met.append(meet.wait()))
+    jobs.shutdown()
+    assert sorted(met) == list(range(BULK_WORKERS))

@@ -1,7 +1,7 @@
 """Bulk API 2.0: ingest jobs (``jobs/ingest``) and query jobs (``jobs/query``).
 
 Ingest: create (state ``Open``, ``contentUrl``) → ``PUT .../batches`` CSV (201) →
-``PATCH {"state": "UploadComplete"}`` → a worker thread processes the rows
+``PATCH {"state": "UploadComplete"}`` → one of a few worker threads processes the rows
 through the store, so every rule applies per row (owner updates never run
 assignment rules: ``Sforce-Auto-Assign`` is not a bulk header) → ``JobComplete``.
 Results: ``successfulResults/`` (``sf__Id,sf__Created,<columns>``),
@@ -193,13 +193,17 @@ class _Job:
             self.result_path = None
 
 
-class BulkJobs:
-    """The Bulk API 2.0 jobs of one served org, processed on one worker thread."""
+BULK_WORKERS = 4  # jobs processed side by side, as Salesforce runs Bulk API 2.0 jobs in parallel
 
-    def __init__(self) -> None:
+
+class BulkJobs:
+    """The Bulk API 2.0 jobs of one served org, processed by a few worker threads side by side (Salesforce
+    processes jobs in parallel; their writes still take the store's lock a 200-row transaction at a time)."""
+
+    def __init__(self, workers: int = BULK_WORKERS) -> None:
         self._jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localorg-bulk")
+        self._worker = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="localorg-bulk")
         self._ingest_created = 0
         self._query_created = 0
 
