@@ -61,14 +61,19 @@ def removed_rows(plan: Plan) -> set[str]:
             for rid in c.record_ids}
 
 
+def team_read(spec: TeamSpec, owners: Iterable[str]) -> tuple[str, list[str]]:
+    """The ``query_in`` read of ``read_team_rows``: (template, owners)."""
+    return (f"SELECT {', '.join(spec.fields)} FROM {spec.obj} WHERE {spec.parent}.OwnerId IN {{ids}}",
+            sorted({o for o in owners if o}))
+
+
 def read_team_rows(client, spec: TeamSpec, owners: Iterable[str], records: set[str],
                    removed: set[str]) -> list[dict]:
     """Team rows on ``records`` (owned by ``owners``) other than those in ``removed``: one chunked query."""
     owners = sorted({o for o in owners if o})
     if not owners or not records:
         return []
-    rows = client.query_in(f"SELECT {', '.join(spec.fields)} FROM {spec.obj} "
-                           f"WHERE {spec.parent}.OwnerId IN {{ids}}", owners)
+    rows = client.query_in(*team_read(spec, owners))
     return [{k: r.get(k) for k in spec.fields} for r in rows
             if r.get(spec.parent_field) in records and r["Id"] not in removed]
 
