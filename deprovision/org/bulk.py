@@ -64,8 +64,15 @@ def iter_csv(text: str) -> Iterator[dict[str, str]]:
 
 MAX_PART_BYTES = 100 * 1024 * 1024  # one upload per job, at most 100 MB of CSV (150 MB after base64)
 FIRST_POLL = 0.25  # seconds after the upload is closed: small jobs are often done by then
+FASTEST_ROWS_PER_SECOND = 10_000  # no ingest job is done sooner than this rate allows: the first poll waits
 MIN_POLL = 0.1
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
+
+
+def first_poll(total: int, since_close: float) -> float:
+    """Seconds until a job's first status poll: not before it can have finished (``total`` rows at the
+    fastest rate, at least ``FIRST_POLL``), counted from when its upload was closed."""
+    return max(0.0, max(FIRST_POLL, total / FASTEST_ROWS_PER_SECOND) - since_close)
 
 
 def next_poll(elapsed: float, processed: int, total: int, previous: float, max_wait: float) -> float:
@@ -157,8 +164,8 @@ def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int,
 def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows: Iterable[list]) -> BulkResult:
     """Upload ``rows`` as one or more ingest jobs (100 MB each) and collect per-record successes and failures.
 
-    The first status poll comes a quarter of a second after the upload; later polls are timed by the
-    job's own progress, at most ``client.bulk_poll_seconds`` apart. Failed results are read only when the
+    The first status poll comes when the job can have finished (a quarter of a second after the upload,
+    or its rows at 10,000 a second); later polls are timed by the job's own progress, at most ``client.bulk_poll_seconds`` apart. Failed results are read only when the
     job reports failures, unprocessed records only when it did not process every row.
     """
     if operation not in OPERATIONS:
@@ -210,9 +217,10 @@ def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: i
     """Poll a job until it ends (first poll after ``FIRST_POLL``); its final info, or OrgError if it failed.
     ``started``: when the job's upload was closed (the progress rate is measured from then)."""
     started = time.monotonic() if started is None else started
-    wait = FIRST_POLL
+    wait = first_poll(total, time.monotonic() - started)  # a job whose turn came late may be done already
     while True:
-        time.sleep(wait)
+        if wait > 0:
+            time.sleep(wait)
         info = bulk2.get_job(job_id, is_query)
         state = info.get("state")
         if state in DONE_STATES:
@@ -221,7 +229,7 @@ def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: i
                                error_code="BULK_JOB_FAILED")
             return info
         wait = next_poll(time.monotonic() - started, int(info.get("numberRecordsProcessed") or 0), total,
-                         wait, max_wait)
+                         max(wait, FIRST_POLL), max_wait)
 
 
 def query(client: OrgClient, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:

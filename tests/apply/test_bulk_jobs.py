@@ -7,7 +7,7 @@ import time
 
 from apply_helpers import Org
 
-from deprovision.org.bulk import FIRST_POLL, next_poll
+from deprovision.org.bulk import FIRST_POLL, first_poll, next_poll
 
 
 def test_a_bulk_job_costs_at_most_seven_calls_and_does_not_wait_the_poll_interval(state) -> None:
@@ -37,3 +37,10 @@ def test_polls_follow_the_job_s_progress() -> None:
     assert 1.0 <= next_poll(1.0, 5_000, 10_000, FIRST_POLL, 5.0) <= 1.2
     # a long job is still polled at least every max seconds
     assert next_poll(1.0, 10, 1_000_000, FIRST_POLL, 5.0) == 5.0
+
+
+def test_first_poll_waits_until_the_job_can_have_finished():
+    assert first_poll(100, 0.0) == FIRST_POLL  # small jobs: a quarter of a second
+    assert first_poll(10_000, 0.0) == 1.0  # 10,000 rows cannot be done in under a second
+    assert first_poll(10_000, 0.4) == 0.6  # counted from the close
+    assert first_poll(10_000, 3.0) == 0.0  # its turn came late: poll at once
