@@ -52,13 +52,21 @@ def scrub_text(text: str) -> str:
     return EMAIL_RE.sub(lambda m: pseudonym(m.group(0)), text)
 
 
+# Keys that mark a describe (an object, a field, a child relationship): their ``name`` is an API name
+# such as ``PermissionsManageUsers``, which clients act on and which names nobody.
+SCHEMA_KEYS = ("soapType", "keyPrefix", "childSObject")
+
+
 def scrub_json(value):
     """Scrub a parsed JSON document: people and secrets by key, the rest as text."""
     if isinstance(value, dict):
         out = {}
+        schema = any(k in value for k in SCHEMA_KEYS)
         for key, item in value.items():
             if key in SECRET_KEYS and isinstance(item, str):
                 out[key] = REDACTED
+            elif schema and key == "name" and isinstance(item, str):
+                out[key] = scrub_text(item)
             elif key in PERSON_KEYS and isinstance(item, str):
                 out[key] = pseudonym(item) if "@" in item else REDACTED
             else:
