@@ -49,6 +49,8 @@ def test_check_as_json(org_server: LocalOrgServer, tmp_path: Path, capsys: pytes
     assert data["daily_api_requests"]["remaining"] <= data["daily_api_requests"]["max"]
     assert data["permissions"] == {"Manage Users": True, "View Setup and Configuration": True,
                                    "Modify All Data": True, "Transfer Record": True}
+    # the admin's profile proves it sees every user's tokens, sessions and private reports (none unproved)
+    assert data["visibility"] and set(data["visibility"].values()) == {True}, data["visibility"]
 
 
 def test_a_user_without_the_permissions_fails_the_check(org_server: LocalOrgServer, tmp_path: Path,
@@ -64,7 +66,11 @@ def test_a_user_without_the_permissions_fails_the_check(org_server: LocalOrgServ
     assert "no  Manage Users" in out
     assert err.strip().startswith("Error: std.check@acme.example lacks permissions deprovisioning needs: Manage "
                                   "Users; View Setup and Configuration; Modify All Data or Transfer Record; "
-                                  "cannot see every user's sessions (needs Manage Users, PermissionsManageUsers)")
+                                  "cannot see every user's OAuth tokens (needs Customize Application, "
+                                  "PermissionsCustomizeApplication); "
+                                  "cannot see every user's sessions (needs Manage Users, PermissionsManageUsers); "
+                                  "cannot see reports and dashboards in other users' private folders (needs Manage "
+                                  "All Private Reports and Dashboards, PermissionsManagePvtRptsAndDashbds)")
     assert "no  every user's sessions (Manage Users)" in out
 
 

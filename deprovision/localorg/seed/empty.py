@@ -55,7 +55,8 @@ def build_empty(store: Store, seeder: Seeder) -> OrgBase:
     for name, lic, utype, manage, view, modify in PROFILES:
         perms = {"PermissionsManageUsers": manage, "PermissionsViewSetup": view, "PermissionsModifyAllData": modify,
                  "PermissionsViewAllData": modify, "PermissionsFreezeUsers": manage,
-                 "PermissionsManageInternalUsers": manage, "PermissionsTransferAnyEntity": modify}
+                 "PermissionsManageInternalUsers": manage, "PermissionsTransferAnyEntity": modify,
+                 "PermissionsCustomizeApplication": modify, "PermissionsManagePvtRptsAndDashbds": modify}
         pid = seeder.add("Profile", {"Name": name, "UserLicenseId": base.licenses[lic], "UserType": utype, **perms})
         base.profiles[name] = pid
         seeder.profile_ps[pid] = seeder.add("PermissionSet", {
