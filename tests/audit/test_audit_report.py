@@ -36,6 +36,12 @@ STUCK = {"id": "005000000000023AAA", "username": "stuck.leaver@acme.example"}
 
 @pytest.fixture
 def report_log(audit_path: Path) -> Path:
+    # terminations are set against the time the run is written, not the time the module was imported (a long
+    # suite would otherwise stretch the 30 h breach past its expected elapsed time)
+    global NOW
+    NOW = datetime.now(UTC)
+    LATE["terminated_at"] = _iso(NOW - timedelta(hours=30))
+    PROMPT["terminated_at"] = _iso(NOW - timedelta(hours=2))
     write_run("run-sla", users=[LATE, PROMPT, STUCK], fail_deactivate_of=STUCK["username"])
     bind_run(run_id="run-sla", run_kind="verify")
     get_logger().info("verify_finished", outcome="leftovers",
