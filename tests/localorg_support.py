@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
 import requests
 
 API_VERSION = "62.0"
@@ -21,3 +24,15 @@ def connect(server, version: str = API_VERSION):
 
     return Salesforce(instance_url=server.instance_url, session_id=server.access_token,
                       session=trusting_session(server.ca_bundle), version=version)
+
+
+def sf_or_skip() -> list[str]:
+    """The real Salesforce CLI's command line; skips when it is not installed, fails under CI."""
+    from deprovision.org.sfcli import find_sf
+
+    command = find_sf()
+    if command is None:
+        if os.environ.get("CI"):
+            pytest.fail("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
+        pytest.skip("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
+    return command

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from localorg_support import connect
 from simple_salesforce import Salesforce
-from tests_login import login_session
 
 from deprovision.localorg.seed.empty import ADMIN_USERNAME, CONSUMER_KEY, CONSUMER_SECRET
+from deprovision.org.routing import routed_session
 
 ROOT = Path(__file__).resolve().parents[2]
 LEAVERS = ROOT / "playbooks" / "november-leavers.yaml"
@@ -24,7 +24,7 @@ def _env(org) -> dict[str, str]:
 
 def _login_as(org, username: str) -> None:
     Salesforce(username=username, password=PASSWORD, consumer_key=CONSUMER_KEY, consumer_secret=CONSUMER_SECRET,
-               session=login_session(org))
+               session=routed_session(org.instance_url, org.ca_bundle)[0])
 
 
 def _events(cli) -> list[dict]:

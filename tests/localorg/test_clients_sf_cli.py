@@ -12,20 +12,9 @@ from pathlib import Path
 
 import pytest
 from clients_support import serve_demo
-from localorg_support import connect
+from localorg_support import connect, sf_or_skip
 
 ALIAS = "localclients"
-
-
-def _sf_or_skip() -> list[str]:
-    from deprovision.org.sfcli import find_sf
-
-    command = find_sf()
-    if command is None:
-        if os.environ.get("CI"):
-            pytest.fail("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
-        pytest.skip("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
-    return command
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +44,7 @@ class Sf:
 @pytest.fixture(scope="module")
 def sf_cli(org, tmp_path_factory) -> Sf:
     home = tmp_path_factory.mktemp("sf-home")
-    cli = Sf(_sf_or_skip(), home, org)
+    cli = Sf(sf_or_skip(), home, org)
     login = cli("org", "login", "access-token", "--instance-url", org.instance_url, "--alias", ALIAS,
                 "--no-prompt", env={"SF_ACCESS_TOKEN": org.access_token})
     assert login["username"] == "admin@acme.example" and login["orgId"] == org.org_id

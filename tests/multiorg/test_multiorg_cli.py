@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from localorg_support import connect
+from localorg_support import connect, sf_or_skip
 
 from deprovision.localorg.store import org_id_for
 
@@ -44,17 +44,6 @@ def sandbox(tmp_path: Path, localorg_cert_dir: Path):
         server.stop()
 
 
-def _sf_or_skip() -> list[str]:
-    from deprovision.org.sfcli import find_sf
-
-    command = find_sf()
-    if command is None:
-        if os.environ.get("CI"):
-            pytest.fail("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
-        pytest.skip("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
-    return command
-
-
 def _sf_login(command: list[str], env: dict[str, str], org, alias: str, username: str) -> None:
     done = subprocess.run([*command, "org", "login", "access-token", "--instance-url", org.instance_url,
                            "--alias", alias, "--no-prompt", "--json"],
@@ -70,7 +59,7 @@ def _sf_login(command: list[str], env: dict[str, str], org, alias: str, username
 def orgs_env(tmp_path: Path, served_org, sandbox) -> dict[str, str]:
     """The real ``sf`` logged in to the demo org as ``prod`` and to the sandbox as ``uat``, its config and
     keychain in a home of the test's own; the environment the CLI runs with."""
-    command = _sf_or_skip()
+    command = sf_or_skip()
     assert sandbox.ca_bundle == served_org.ca_bundle  # one local certificate authority for both
     home = tmp_path / "sf-home"
     home.mkdir()

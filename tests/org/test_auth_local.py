@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from localorg_support import sf_or_skip
 
 from deprovision.cli.common import OrgOptions
 from deprovision.errors import InvalidInputError, OrgError
@@ -205,22 +206,11 @@ def test_the_token_never_shows_in_repr_or_errors(org_server: LocalOrgServer, tmp
 
 # --- the real Salesforce CLI -------------------------------------------------------------------------
 
-def _sf_or_skip() -> list[str]:
-    from deprovision.org.sfcli import find_sf
-
-    command = find_sf()
-    if command is None:
-        if os.environ.get("CI"):
-            pytest.fail("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
-        pytest.skip("the Salesforce CLI is not installed (scripts/install-sf-cli.sh)")
-    return command
-
-
 def test_sf_alias_reuses_the_cli_login(org_server: LocalOrgServer, tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
 
-    command = _sf_or_skip()
+    command = sf_or_skip()
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "HOME": str(home), "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true",
@@ -242,7 +232,7 @@ def test_sf_alias_reuses_the_cli_login(org_server: LocalOrgServer, tmp_path: Pat
 
 
 def test_an_unknown_sf_alias_is_an_org_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _sf_or_skip()
+    sf_or_skip()
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
