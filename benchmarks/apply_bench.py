@@ -69,12 +69,26 @@ actions:
 """
 
 
+def _seed_version() -> str:
+    """A digest of what shapes a seeded org (seed code, schema, standard objects): a cached org built by
+    other code is not reused."""
+    import hashlib
+
+    import deprovision.localorg as localorg
+
+    root = Path(localorg.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("seed/*.py"), root / "schema.py", *root.glob("data/*")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def build_db(folder: Path, users: int, records: int, leavers: int) -> Path:
     """A scale org database (cached per size under ``folder``)."""
     from deprovision.localorg import seed
     from deprovision.localorg.store import Store
 
-    path = folder / f"scale-{users}-{records}-{leavers}.sqlite3"
+    path = folder / f"scale-{users}-{records}-{leavers}-{_seed_version()}.sqlite3"
     if path.exists():
         return path
     t0 = time.monotonic()

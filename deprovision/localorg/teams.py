@@ -74,6 +74,25 @@ def on_owner_change(store: Store, spec: schema.ObjectSpec, old: dict, changes: d
     return len(rows)
 
 
+def on_owner_changes(store: Store, spec: schema.ObjectSpec, changed: list[tuple[dict, object]]) -> int:
+    """``on_owner_change`` for many records whose OwnerId changed (old row, new owner), without the
+    header: one read finds the records that have a team at all; returns rows deleted."""
+    team = TEAMS.get(spec.name)
+    if team is None or not changed:
+        return 0
+    team_object, parent_field, _ = team
+    with_team: set[str] = set()
+    ids = [old["Id"] for old, _ in changed]
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        marks = ", ".join("?" for _ in part)
+        with_team.update(r["p"] for r in store.select(
+            f'SELECT DISTINCT "{parent_field}" AS p FROM "{team_object}" '
+            f'WHERE "{parent_field}" IN ({marks}) AND "IsDeleted" = 0', part))
+    return sum(on_owner_change(store, spec, old, {"OwnerId": owner}) for old, owner in changed
+               if old["Id"] in with_team)
+
+
 def _may_keep(store: Store, owner_id: str | None):
     """Who adds members that ``Keep...Team`` keeps: an admin, the (previous) owner, or a user above the owner
     in the role hierarchy. Rows with no known creator (seeded system rows) are kept."""

@@ -450,14 +450,18 @@ def _process_ingest(store: Any, job: _Job) -> None:
             if not header:
                 continue
             job.columns = job.columns or header
+            owner_column = _owner_only(job, header)
             while chunk := list(itertools.islice(rows, CHUNK)):
                 if job.abort.is_set():
                     job.unprocessed.extend(_csv_line(r, job.delimiter, job.newline) for r in chunk)
                     job.unprocessed.extend(_csv_line(r, job.delimiter, job.newline) for r in rows)
                     break
                 with store.transaction():
-                    for row in chunk:
-                        _process_row(store, job, spec, header, row)
+                    if owner_column is not None:
+                        _process_owner_chunk(store, job, spec, header, owner_column, chunk)
+                    else:
+                        for row in chunk:
+                            _process_row(store, job, spec, header, row)
             if job.abort.is_set():
                 break
         job.uploads.clear()
@@ -468,6 +472,40 @@ def _process_ingest(store: Any, job: _Job) -> None:
         job.touch("Failed")
     finally:
         job.processing_ms = int((time.monotonic() - job.started) * 1000)
+
+
+def _owner_only(job: _Job, header: list[str]) -> int | None:
+    """The OwnerId column of an update job whose columns are Id and OwnerId alone (else None)."""
+    names = [h.strip().lower() for h in header]
+    if job.operation != "update" or sorted(names) != ["id", "ownerid"]:
+        return None
+    return names.index("ownerid")
+
+
+def _process_owner_chunk(store: Any, job: _Job, spec: schema.ObjectSpec, header: list[str], owner_column: int,
+                         chunk: list[list[str]]) -> None:
+    """A chunk of an Id/OwnerId update job through ``Store.update_owners`` (the same rules as row by row);
+    rows it cannot take (a missing or extra value) go through ``_process_row``."""
+    id_column = 1 - owner_column
+    fit = [i for i, row in enumerate(chunk) if len(row) == len(header) and row[owner_column] != ""
+           and row[id_column] != ""]
+    outcomes = dict(zip(fit, store.update_owners(
+        spec.name, [(chunk[i][id_column], _convert(spec, "OwnerId", chunk[i][owner_column])) for i in fit],
+        actor_id=job.created_by), strict=True))
+    for i, row in enumerate(chunk):
+        if i not in outcomes:
+            _process_row(store, job, spec, header, row)
+            continue
+        values = dict(zip(header, row, strict=True))
+        ordered = [values.get(c, "") for c in job.columns]
+        problem = outcomes[i]
+        if problem is None:
+            job.successes.append(_csv_line([row[id_column], _text(False), *ordered], job.delimiter, job.newline))
+        else:
+            job.failed += 1
+            job.failures.append(_csv_line([row[id_column], f"{problem.error_code}:{problem.message}", *ordered],
+                                          job.delimiter, job.newline))
+        job.processed += 1
 
 
 def _process_row(store: Any, job: _Job, spec: schema.ObjectSpec, header: list[str], row: list[str]) -> None:
