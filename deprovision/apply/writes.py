@@ -36,6 +36,7 @@ class PollChain:
     def __init__(self) -> None:
         self._last: threading.Event | None = None
         self._lock = threading.Lock()
+        self.pace = bulk_api.Pace()  # how fast the org got through the jobs so far: times each first poll
 
     def link(self) -> tuple[Callable[[], None], threading.Event]:
         """(wait for my turn, the event to set when I am finished)."""
@@ -155,10 +156,11 @@ def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | No
 
     parts = bulk_api.write_parts(columns, rows())
     turn, finished = chain.link() if chain is not None else (None, None)
+    pace = chain.pace if chain is not None else None
 
     def run() -> None:
         try:
-            _run_bulk(ctx, step, obj, batch, by_key, parts, turn)
+            _run_bulk(ctx, step, obj, batch, by_key, parts, turn, pace)
         finally:
             if finished is not None:
                 finished.set()
@@ -170,11 +172,12 @@ def write_bulk(ctx: RunContext, step: str, ops: list[Op], *, pool: Executor | No
 
 
 def _run_bulk(ctx: RunContext, step: str, obj: str, batch: str, by_key: dict[str, Change],
-              parts: list[tuple[str, int]], turn: Callable[[], None] | None = None) -> None:
+              parts: list[tuple[str, int]], turn: Callable[[], None] | None = None,
+              pace: bulk_api.Pace | None = None) -> None:
     """Run the job(s) of one object and journal every record's outcome."""
     total = len(by_key)
     try:
-        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts, turn=turn)
+        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts, turn=turn, pace=pace)
         ctx.maybe_crash(step, sent=True)
     except OrgError as exc:
         for key, change in by_key.items():

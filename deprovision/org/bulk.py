@@ -7,6 +7,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
@@ -67,6 +68,9 @@ FIRST_POLL = 0.25  # seconds after the upload is closed: small jobs are often do
 FASTEST_ROWS_PER_SECOND = 10_000  # no ingest job is done sooner than this rate allows: the first poll waits
 MIN_POLL = 0.1
 DONE_STATES = ("JobComplete", "Failed", "Aborted")
+# Operations whose rows name the record they write: when every row succeeded, the successes are the uploaded
+# Ids and successfulResults need not be read (insert and upsert read it for the Ids the org gave)
+KNOWN_ID_OPERATIONS = ("update", "delete", "hard_delete")
 
 
 def first_poll(total: int, since_close: float) -> float:
@@ -75,11 +79,19 @@ def first_poll(total: int, since_close: float) -> float:
     return max(0.0, max(FIRST_POLL, total / FASTEST_ROWS_PER_SECOND) - since_close)
 
 
-def next_poll(elapsed: float, processed: int, total: int, previous: float, max_wait: float) -> float:
+def next_poll(elapsed: float, processed: int, total: int, previous: float, max_wait: float,
+              last: tuple[float, int] | None = None) -> float:
     """Seconds until the next status poll: the remaining time at the rate seen so far (a little over, so
-    one poll usually finds the job done), or twice the last wait when nothing moved; at most ``max_wait``."""
+    one poll usually finds the job done), or twice the last wait when nothing moved; at most ``max_wait``.
+
+    ``last``: (elapsed, processed) at the poll before; when the job went slower since (jobs started beside
+    it share the org's capacity), the remaining time is reckoned at that slower rate.
+    """
     if processed > 0 and elapsed > 0 and total > processed:
-        remaining = (total - processed) * elapsed / processed
+        seconds_per_row = elapsed / processed
+        if last is not None and processed > last[1] and elapsed > last[0]:
+            seconds_per_row = max(seconds_per_row, (elapsed - last[0]) / (processed - last[1]))
+        remaining = (total - processed) * seconds_per_row
         return max(MIN_POLL, min(max_wait, remaining * 1.1 + 0.05))
     return max(MIN_POLL, min(max_wait, previous * 2))
 
@@ -133,8 +145,34 @@ def _unlink(path: str) -> None:
         pass
 
 
+class Pace:
+    """How fast the org has been getting through the ingest jobs run side by side: seconds from a job's
+    close to each of its rows being processed, as the last informative poll of any of them measured it.
+
+    A job polled once the jobs before it are finished waits until its own rows at this pace are done
+    (jobs of one run share the org's capacity, so an earlier job's pace predicts a later one's) instead
+    of a poll that finds it still in progress. A poll that found a job in progress measures the pace; so
+    does one that found it done after an earlier poll had found it in progress (it ended in between),
+    never a first poll that found it done (it may have ended long before).
+    """
+
+    def __init__(self) -> None:
+        self._seconds_per_row = 0.0
+        self._lock = threading.Lock()
+
+    def record(self, elapsed: float, rows: int) -> None:
+        if rows > 0 and elapsed > 0:
+            with self._lock:
+                self._seconds_per_row = elapsed / rows
+
+    def expected(self, total: int) -> float:
+        """Seconds after its close that a job of ``total`` rows is expected done (0 before any measure)."""
+        with self._lock:
+            return total * self._seconds_per_row
+
+
 def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int,
-             turn: Callable[[], None] | None = None) -> dict:
+             turn: Callable[[], None] | None = None, pace: Pace | None = None) -> dict:
     """Create, upload, close and poll one ingest job; its final job info (the poll that saw it end).
 
     Calls: create, upload, close, the polls, then the caller's results reads.
@@ -149,7 +187,7 @@ def _run_job(client: OrgClient, obj: str, operation: str, path: str, total: int,
         closed = time.monotonic()
         if turn is not None:  # jobs run side by side; their polls wait for the jobs started before them
             turn()
-        info = _wait_for(bulk2, job_id, False, client.bulk_poll_seconds, total, closed)
+        info = _wait_for(bulk2, job_id, False, client.bulk_poll_seconds, total, closed, pace=pace)
         return {**info, "job_id": job_id, "numberRecordsTotal": total}
     except BaseException:
         try:
@@ -166,7 +204,10 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
 
     The first status poll comes when the job can have finished (a quarter of a second after the upload,
     or its rows at 10,000 a second); later polls are timed by the job's own progress, at most ``client.bulk_poll_seconds`` apart. Failed results are read only when the
-    job reports failures, unprocessed records only when it did not process every row.
+    job reports failures, unprocessed records only when it did not process every row. Successful results
+    are read for insert and upsert (the Ids the org gave), and for update and delete only when some row
+    did not succeed: when the final job info counts every row processed and none failed, the successes
+    are the uploaded Ids (Get Job Info: numberRecordsProcessed, numberRecordsFailed).
     """
     if operation not in OPERATIONS:
         raise ValueError(f"bulk operation must be one of {', '.join(OPERATIONS)}")
@@ -175,21 +216,45 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
     return ingest_parts(client, obj, operation, write_parts(columns, rows))
 
 
+def all_succeeded(job: dict, total: int) -> bool:
+    """Whether the final job info says every one of its ``total`` uploaded rows succeeded: all processed,
+    none failed (Bulk API 2.0 Developer Guide, Get Job Info: numberRecordsProcessed, numberRecordsFailed)."""
+    processed, failed = job.get("numberRecordsProcessed"), job.get("numberRecordsFailed")
+    if processed is None or failed is None:
+        return False
+    try:
+        return int(processed) == total and int(failed) == 0
+    except (TypeError, ValueError):
+        return False
+
+
+def uploaded_ids(path: str) -> list[RecordResult] | None:
+    """A success for each row of a part ``write_parts`` wrote, by its ``Id`` (read as a stream: a part can
+    hold a million rows); None when the part has no Id column."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip().lower() for h in next(reader, None) or []]
+        if "id" not in header:
+            return None
+        index = header.index("id")
+        return [RecordResult.ok(row[index]) for row in reader if row]
+
+
 def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[str, int]], *,
-                 turn: Callable[[], None] | None = None) -> BulkResult:
+                 turn: Callable[[], None] | None = None, pace: Pace | None = None) -> BulkResult:
     """Run one ingest job per CSV part written by ``write_parts`` (the files are removed afterwards).
 
     ``turn``, when given, is called once a job's upload is closed and before its first status poll: it
     returns when this job may poll (after the jobs started earlier are finished). Salesforce processes
-    the jobs side by side meanwhile, and only one job is polled at a time.
+    the jobs side by side meanwhile, and only one job is polled at a time. ``pace``, shared by those
+    jobs, times a job's first poll by how fast the earlier ones went.
     """
     action = f"bulk {operation} {obj}"
     result = BulkResult()
     try:
         for path, total in parts:
-            job = client._call(action, lambda p=path, n=total: _run_job(client, obj, operation, p, n, turn),
+            job = client._call(action, lambda p=path, n=total: _run_job(client, obj, operation, p, n, turn, pace),
                                idempotent=operation != "insert")
-            _unlink(path)
             job_id = job["job_id"]
             result.job_ids.append(job_id)
 
@@ -197,6 +262,12 @@ def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[
                 return client._call(action, lambda: client.sf.bulk2.__getattr__(obj)._client.get_ingest_results(
                     j, kind))
 
+            known = uploaded_ids(path) if operation in KNOWN_ID_OPERATIONS and all_succeeded(job, total) else None
+            _unlink(path)
+            if known is not None:  # every uploaded row succeeded: the successes are the Ids it uploaded
+                result.successes.extend(known)
+                del known
+                continue
             for row in iter_csv(read("successfulResults")):
                 result.successes.append(RecordResult.ok(row.get("sf__Id") or row.get("Id")))
             if int(job.get("numberRecordsFailed") or 0) > 0:
@@ -213,23 +284,36 @@ def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[
 
 
 def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: int = 0,
-              started: float | None = None) -> dict:
+              started: float | None = None, *, pace: Pace | None = None) -> dict:
     """Poll a job until it ends (first poll after ``FIRST_POLL``); its final info, or OrgError if it failed.
-    ``started``: when the job's upload was closed (the progress rate is measured from then)."""
+    ``started``: when the job's upload was closed (the progress rate is measured from then). ``pace``: the
+    first poll also waits (at most ``max_wait`` more) until the job's rows at the pace the jobs beside it
+    showed are done, and this job's polls measure that pace in turn."""
     started = time.monotonic() if started is None else started
-    wait = first_poll(total, time.monotonic() - started)  # a job whose turn came late may be done already
+    since = time.monotonic() - started
+    wait = first_poll(total, since)  # a job whose turn came late may be done already
+    if pace is not None:
+        wait = max(wait, min(pace.expected(total) - since, max_wait))
+    in_progress = False
+    last: tuple[float, int] | None = None
     while True:
         if wait > 0:
             time.sleep(wait)
         info = bulk2.get_job(job_id, is_query)
         state = info.get("state")
+        elapsed = time.monotonic() - started
         if state in DONE_STATES:
             if state != "JobComplete":
                 raise OrgError(f"bulk job {job_id} {state}: {info.get('errorMessage') or 'no message'}",
                                error_code="BULK_JOB_FAILED")
+            if pace is not None and in_progress:  # it ended since the last poll: a fair measure
+                pace.record(elapsed, total)
             return info
-        wait = next_poll(time.monotonic() - started, int(info.get("numberRecordsProcessed") or 0), total,
-                         max(wait, FIRST_POLL), max_wait)
+        processed = int(info.get("numberRecordsProcessed") or 0)
+        if pace is not None:
+            pace.record(elapsed, processed)
+        wait = next_poll(elapsed, processed, total, max(wait, FIRST_POLL), max_wait, last)
+        in_progress, last = True, (elapsed, processed)
 
 
 def query(client: OrgClient, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
