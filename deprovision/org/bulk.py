@@ -316,29 +316,75 @@ def _wait_for(bulk2: Any, job_id: str, is_query: bool, max_wait: float, total: i
         in_progress, last = True, (elapsed, processed)
 
 
-def query(client: OrgClient, soql: str, *, include_deleted: bool = False) -> Iterator[dict]:
-    """Yield the rows of a Bulk API 2.0 query job, page by page.
+class QueryJob:
+    """A Bulk API 2.0 query job, created at once and read later: the jobs of several objects run side by
+    side in the org ("Bulk API 2.0 and Bulk API Developer Guide", query jobs are processed asynchronously),
+    and each is waited for only when its rows are wanted.
+
+    Calls: create, the status polls (the first as soon as the job is a quarter of a second old), then one
+    per results page of ``page`` rows (``maxRecords``).
+    """
+
+    def __init__(self, client: OrgClient, soql: str, *, include_deleted: bool = False,
+                 page: int = QUERY_PAGE) -> None:
+        match = _FROM_RE.search(soql)
+        if not match:
+            raise ValueError("bulk_query needs a SELECT ... FROM query")
+        self.client = client
+        self.soql = soql
+        self.obj = match.group(1)
+        self.operation = "queryAll" if include_deleted else "query"
+        self.page = page
+        self.job_id: str | None = None
+        self.created = 0.0
+
+    def _bulk2(self) -> Any:
+        return self.client.sf.bulk2.__getattr__(self.obj)._client  # per attempt: a re-login replaces sf
+
+    def _create(self) -> None:
+        job = self._bulk2().create_job(self.operation, query=self.soql)
+        self.job_id, self.created = job["id"], time.monotonic()
+
+    def start(self) -> QueryJob:
+        """Create the job (retried on transient errors); a refused query raises here."""
+        self.client._call("bulk query", self._create)
+        return self
+
+    def rows(self) -> Iterator[dict]:
+        """Yield the job's rows as dicts of strings (``""`` for null), page by page.
+
+        Waiting for the job and reading its first page are retried on transient errors (a new job each
+        time); a failure on a later page is final, since rows were already handed out.
+        """
+        def first() -> tuple[Any, dict]:
+            if self.job_id is None:
+                self._create()
+            try:
+                bulk2 = self._bulk2()
+                _wait_for(bulk2, self.job_id, True, self.client.bulk_poll_seconds, 0, self.created)
+                return bulk2, bulk2.get_query_results(self.job_id, "", self.page)
+            except BaseException:
+                self.job_id = None  # a retry starts a new job
+                raise
+
+        bulk2, page = self.client._call("bulk query", first)
+        job_id = self.job_id
+        while True:
+            yield from iter_csv(page["records"])
+            if not page.get("locator"):
+                return
+            try:
+                page = bulk2.get_query_results(job_id, page["locator"], self.page)
+            except Exception as exc:
+                raise to_org_error(exc, "bulk query") from None
+
+
+def query(client: OrgClient, soql: str, *, include_deleted: bool = False,
+          page: int = QUERY_PAGE) -> Iterator[dict]:
+    """Yield the rows of a Bulk API 2.0 query job, page by page (``page`` rows per results call).
 
     Creating the job, waiting for it and reading its first page are retried on transient errors (a new
     job each time); a failure on a later page is final, since rows were already handed out.
     """
-    match = _FROM_RE.search(soql)
-    if not match:
-        raise ValueError("bulk_query needs a SELECT ... FROM query")
-    obj = match.group(1)
-
-    def start() -> tuple[Any, str, dict]:
-        bulk2 = client.sf.bulk2.__getattr__(obj)._client
-        job = bulk2.create_job("queryAll" if include_deleted else "query", query=soql)
-        _wait_for(bulk2, job["id"], True, client.bulk_poll_seconds)
-        return bulk2, job["id"], bulk2.get_query_results(job["id"], "", QUERY_PAGE)
-
-    bulk2, job_id, page = client._call("bulk query", start)
-    while True:
-        yield from parse_csv(page["records"])
-        if not page.get("locator"):
-            return
-        try:
-            page = bulk2.get_query_results(job_id, page["locator"], QUERY_PAGE)
-        except Exception as exc:
-            raise to_org_error(exc, "bulk query") from None
+    job = QueryJob(client, soql, include_deleted=include_deleted, page=page)
+    yield from job.rows()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from deprovision.org.client import OrgClient
@@ -101,21 +102,50 @@ def visibility(client: OrgClient, keys: list[str]) -> dict[str, bool | None]:
     return {k: held.get(VISIBILITY[k][0]) for k in keys}
 
 
+def visibility_read(client: OrgClient, keys: list[str]) -> tuple[str, list[str]] | None:
+    """The one read ``visibility`` makes, as a ``query_in`` read (template, values) to send with others;
+    None when the org describes none of the permissions (nothing to read)."""
+    present = _described(client, [VISIBILITY[k][0] for k in keys])
+    if not present:
+        return None
+    return _permissions_soql(present, "IN {ids}"), [client.api_user["id"]]
+
+
+def visibility_from(client: OrgClient, keys: list[str], rows: list[dict]) -> dict[str, bool | None]:
+    """``visibility`` from the rows of ``visibility_read``."""
+    wanted = [VISIBILITY[k][0] for k in keys]
+    held = _held(wanted, _described(client, wanted), rows)
+    return {k: held.get(VISIBILITY[k][0]) for k in keys}
+
+
 def held_permissions(client: OrgClient, user_id: str,
                      permissions: list[str] | None = None) -> dict[str, bool | None]:
     """Which ``permissions`` (PermissionSet fields; default ``PERMISSIONS``) the user holds through the
     profile's permission set or any assignment; None for a permission the org's PermissionSet does not
     describe (the org cannot say)."""
     wanted = list(dict.fromkeys(permissions or PERMISSIONS))
-    described = {f["name"] for f in client.schema.fields("PermissionSet")}
-    present = [p for p in wanted if p in described] if described else wanted
-    held: dict[str, bool | None] = {p: (False if p in present else None) for p in wanted}
+    present = _described(client, wanted)
     if not present:
-        return held
+        return _held(wanted, present, [])
+    rows = client.query(_permissions_soql(present, f"= {soql_literal(user_id)}"))
+    return _held(wanted, present, rows)
+
+
+def _described(client: OrgClient, wanted: list[str]) -> list[str]:
+    """The permissions of ``wanted`` the org's PermissionSet describes (all of them when it describes none)."""
+    wanted = list(dict.fromkeys(wanted))
+    described = {f["name"] for f in client.schema.fields("PermissionSet")}
+    return [p for p in wanted if p in described] if described else wanted
+
+
+def _permissions_soql(present: list[str], assignee: str) -> str:
     fields = ", ".join(f"PermissionSet.{p}" for p in present)
-    soql = (f"SELECT {fields} FROM PermissionSetAssignment "
-            f"WHERE AssigneeId = {soql_literal(user_id)}")
-    for row in client.query(soql):
+    return f"SELECT {fields} FROM PermissionSetAssignment WHERE AssigneeId {assignee}"
+
+
+def _held(wanted: list[str], present: list[str], rows: Iterable[dict]) -> dict[str, bool | None]:
+    held: dict[str, bool | None] = {p: (False if p in present else None) for p in dict.fromkeys(wanted)}
+    for row in rows:
         perm_set = row.get("PermissionSet") or {}
         for p in present:
             held[p] = held[p] or bool(perm_set.get(p))

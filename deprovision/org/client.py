@@ -7,7 +7,8 @@ else leaves as ``deprovision.errors.OrgError`` carrying Salesforce's error code.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -151,13 +152,18 @@ class OrgClient:
         """
         headers = {"Sforce-Query-Options": f"batchSize={batch_size}"} if batch_size else {}
         page = self._call("query", lambda: self.sf.query(soql, include_deleted=include_deleted, headers=headers))
+        for records in self._pages(page, headers):
+            yield from records
+
+    def _pages(self, page: dict, headers: dict | None = None) -> Iterator[list[dict]]:
+        """The records of ``page`` and of every query more page after it, one list per page."""
         while True:
-            yield from page.get("records", [])
+            yield page.get("records", [])
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
             page = self._call("query", lambda url=next_url: self.sf.query_more(url, identifier_is_url=True,
-                                                                               headers=headers))
+                                                                               headers=headers or {}))
 
     def query_in(self, template: str, values: Iterable[object], **kwargs: Any) -> Iterator[dict]:
         """Run ``template`` once per chunk of ``values``; its one ``{ids}`` slot receives a SOQL list.
@@ -175,51 +181,71 @@ class OrgClient:
         for chunk in chunked_in(values, max_chars=budget):
             yield from self.query(template.replace("{ids}", chunk), **kwargs)
 
-    def query_in_many(self, reads: dict[str, tuple[str, list[str]]]) -> dict[str, list[dict]]:
+    def query_in_many(self, reads: dict[str, tuple[str, list[str]]], *,
+                      refused: Collection[str] = ()) -> dict[str, Any]:
         """Several independent ``query_in`` reads at once through Composite: one API call for up to 5 queries
         ("Send Multiple Requests Using Composite", REST API Developer Guide), query more pages likewise.
 
-        ``reads``: name -> (template with one ``{ids}`` slot, values). Returns every row of each, by name.
-        A query the Composite call refuses is read again on its own (retried, and refused as ``query``
-        would refuse it), so a failure means what it means for ``query_in``.
+        ``reads``: name -> (template, values); every ``{ids}`` slot of a template (one or more) receives the
+        same chunk of values. Returns every row of each, by name. A query the Composite call refuses is read
+        again on its own (retried, and refused as ``query`` would refuse it), so a failure means what it means
+        for ``query_in``; except that a read refused with an error code in ``refused`` answers that
+        ``OrgError`` (instead of its rows) without being read again.
         """
-        base = f"/services/data/v{self.api_version}/query?q="
         soqls: list[tuple[str, str]] = []  # (name, soql), one per IN chunk
         for name, (template, values) in reads.items():
-            if template.count("{ids}") != 1:
-                raise ValueError("query_in template needs exactly one {ids} slot")
-            values = list(values)
-            if not values:
-                continue
-            budget = min(IN_SUBREQUEST_CHARS, WHERE_LIMIT - self._where_length(template) - 50)
-            if budget < 100:
-                raise ValueError("query_in template leaves no room for its IN list under the WHERE limit")
-            soqls.extend((name, template.replace("{ids}", chunk)) for chunk in chunked_in(values, max_chars=budget))
-        rows: dict[str, list[dict]] = {name: [] for name in reads}
+            soqls.extend((name, soql) for soql in in_soqls(template, values))
         parts: list[list[dict]] = [[] for _ in soqls]
-        pending = [(i, base + quote(soql)) for i, (_, soql) in enumerate(soqls)]
-        while pending:
-            subs = [{"method": "GET", "url": url, "referenceId": f"q{n}"} for n, (_, url) in enumerate(pending)]
-            answers = self.composite(subs)
-            following: list[tuple[int, str]] = []
-            for (i, _), answer in zip(pending, answers, strict=True):
-                body = answer.get("body")
-                if answer.get("httpStatusCode") != 200 or not isinstance(body, dict):
-                    parts[i] = list(self.query(soqls[i][1]))  # on its own: retried, or refused with its error
-                    continue
-                parts[i].extend(body.get("records", []))
-                if not body.get("done", True) and body.get("nextRecordsUrl"):
-                    following.append((i, body["nextRecordsUrl"]))
-            pending = following
+        errors: dict[str, OrgError] = {}
+        for i, page in self.query_pages([soql for _, soql in soqls], refused=refused):
+            if isinstance(page, OrgError):
+                errors.setdefault(soqls[i][0], page)
+            else:
+                parts[i].extend(page)
+        rows: dict[str, Any] = {name: [] for name in reads}
         for (name, _), found in zip(soqls, parts, strict=True):
-            rows[name].extend(found)
+            if name not in errors:
+                rows[name].extend(found)
+        rows.update(errors)
         return rows
+
+    def query_pages(self, soqls: list[str], *,
+                    refused: Collection[str] = ()) -> Iterator[tuple[int, list[dict] | OrgError]]:
+        """Run independent queries through Composite, 5 per API call, their query more pages likewise as soon
+        as they are known (a call never leaves a query slot empty while pages wait).
+
+        Yields ``(index in soqls, records of one page)`` as the answers come (the pages of one query in order),
+        or ``(index, OrgError)`` once for a query refused with an error code in ``refused`` (nothing more of
+        it follows). Any other refused subrequest is read again on its own (retried, or raised as ``query``
+        raises it).
+        """
+        base = f"/services/data/v{self.api_version}/query?q="
+        pending = deque((i, base + quote(soql), True) for i, soql in enumerate(soqls))
+        while pending:
+            batch = [pending.popleft() for _ in range(min(COMPOSITE_QUERIES, len(pending)))]
+            subs = [{"method": "GET", "url": url, "referenceId": f"q{n}"} for n, (_, url, _) in enumerate(batch)]
+            answers = self.composite(subs)
+            for (i, url, first), answer in zip(batch, answers, strict=True):
+                body = answer.get("body")
+                if answer.get("httpStatusCode") == 200 and isinstance(body, dict):
+                    yield i, body.get("records", [])
+                    if not body.get("done", True) and body.get("nextRecordsUrl"):
+                        pending.append((i, body["nextRecordsUrl"], False))
+                    continue
+                error = _subrequest_error(answer)
+                if error.error_code in refused:
+                    yield i, error
+                    continue
+                if first:  # on its own: retried, or refused with its error
+                    page = self._call("query", lambda q=soqls[i]: self.sf.query(q))
+                else:
+                    page = self._call("query", lambda u=url: self.sf.query_more(u, identifier_is_url=True))
+                for records in self._pages(page):
+                    yield i, records
 
     @staticmethod
     def _where_length(template: str) -> int:
-        match = _WHERE_RE.search(template)
-        rest = template[match.end():] if match else template
-        return len(rest) - len("{ids}")
+        return where_length(template)
 
     def rest_get(self, path: str, *, headers: dict | None = None, action: str = "read",
                  stream: bool = False) -> requests.Response:
@@ -397,6 +423,43 @@ class OrgClient:
         message = body.get("error_description") if isinstance(body, dict) else None
         return RecordResult.failed(None, code or f"HTTP_{response.status_code}",
                                    redact(message or response.text[:200] or "revoke refused"))
+
+
+def where_length(template: str) -> int:
+    """Characters of ``template``'s WHERE clause without its ``{ids}`` slots."""
+    match = _WHERE_RE.search(template)
+    rest = template[match.end():] if match else template
+    return len(rest) - len("{ids}") * template.count("{ids}")
+
+
+def in_budget(template: str, max_chars: int = IN_SUBREQUEST_CHARS) -> int:
+    """Characters each ``{ids}`` slot of ``template`` may take in a Composite subrequest: the IN lists
+    together stay under ``max_chars`` and the WHERE clause under SOQL's 4,000 characters."""
+    slots = template.count("{ids}")
+    if slots < 1:
+        raise ValueError("query_in template needs an {ids} slot")
+    return min(max_chars, WHERE_LIMIT - where_length(template) - 50) // slots
+
+
+def in_soqls(template: str, values: Iterable[object]) -> list[str]:
+    """``template`` once per chunk of ``values`` (every ``{ids}`` slot receives the chunk), sized for Composite."""
+    values = list(values)
+    budget = in_budget(template)
+    if not values:
+        return []
+    if budget < 100:
+        raise ValueError("query_in template leaves no room for its IN list under the WHERE limit")
+    return [template.replace("{ids}", chunk) for chunk in chunked_in(values, max_chars=budget)]
+
+
+def _subrequest_error(answer: dict) -> OrgError:
+    """A refused Composite query subrequest as the ``OrgError`` ``query`` raises for the same answer."""
+    status = answer.get("httpStatusCode")
+    code, message, fields = first_error(answer.get("body"))
+    text = f"{code}: {message}" if code and message else (code or message or f"HTTP {status}")
+    if fields:
+        text += f" [{', '.join(fields)}]"
+    return OrgError(redact(f"query failed: {text}"), error_code=code, status=status)
 
 
 def _transient(result: RecordResult | None) -> bool:
