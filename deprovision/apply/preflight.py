@@ -34,7 +34,7 @@ def estimate_api_calls(plan: Plan) -> int:
             by_action[c.action] += n
         if c.action.startswith("remove_"):
             removal_objects.add(change_object(c))
-    calls = 1  # limits
+    calls = 1  # limits (read from the last answer's Sforce-Limit-Info header when it has one)
     calls += math.ceil(by_action["freeze"] / COLLECTION_SIZE)
     calls += user_chunks * (1 + len(removal_objects) + len(plan.backup_objects or []) * 2)  # backup reads
     calls += user_chunks * 2 + math.ceil(by_action["end_sessions"] * 2 / COLLECTION_SIZE)  # sessions, tokens
@@ -46,11 +46,23 @@ def estimate_api_calls(plan: Plan) -> int:
     return math.ceil(calls * MARGIN)
 
 
+def daily_requests(client) -> dict:
+    """``{"Max", "Remaining"}`` of the org's daily API requests: from the ``Sforce-Limit-Info`` header of
+    the client's last answer (``api-usage=used/max``, on every REST response: REST API Developer Guide,
+    Limit Info Header), so apply's pre-flight needs no call of its own; from ``/limits`` when no answer
+    carried the header yet."""
+    usage = getattr(client, "limit_info", None)
+    if isinstance(usage, tuple) and len(usage) == 2 and all(isinstance(n, int) for n in usage):
+        used, maximum = usage
+        return {"Max": maximum, "Remaining": maximum - used}
+    limits = client.limits() or {}
+    return limits.get("DailyApiRequests") or {}
+
+
 def check_api_budget(client, plan: Plan) -> tuple[int, int | None]:
     """(needed, remaining); raises ``NotEnoughApiCalls`` (exit 1) when the org has too few left today."""
     needed = estimate_api_calls(plan)
-    limits = client.limits() or {}
-    daily = limits.get("DailyApiRequests") or {}
+    daily = daily_requests(client)
     remaining = daily.get("Remaining")
     if remaining is not None and remaining < needed:
         raise NotEnoughApiCalls(

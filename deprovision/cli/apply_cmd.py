@@ -61,13 +61,21 @@ def _load_plan_file(path: Path) -> Plan:
     return read_plan(path, key=plan_key())
 
 
-def _validate(client, plan: Plan, shown_as: str) -> None:
-    """The whole plan checked (shape, rules against the org) before anything is written; exit 2 if not."""
+def _validate(client, plan: Plan, shown_as: str, *, fingerprint: bool = False) -> dict[str, list[dict]] | None:
+    """The whole plan checked (shape, rules against the org) before anything is written; exit 2 if not.
+
+    ``fingerprint``: the stale-plan check's reads go out in the same Composite calls as the validation's
+    (all of them before any write); their rows are returned for ``_check_fresh_plan``.
+    """
     from deprovision.apply.parallel import ParallelReads
+    from deprovision.plan.fingerprint import fingerprint_reads
     from deprovision.plan.validate import PlanInvalid, validate_plan
 
+    reader = ParallelReads(client)  # its reads stand before the freeze: side by side
+    also = (lambda: fingerprint_reads(reader, plan)) if fingerprint and isinstance(plan.fingerprint, dict) else None
     try:
-        validate_plan(ParallelReads(client), plan, shown_as)  # its reads stand before the freeze: side by side
+        rows = validate_plan(reader, plan, shown_as, also=also)
+        return rows if also is not None else None
     except PlanInvalid as exc:
         _audit_event("plan_refused", outcome="refused", reason_refused="invalid plan", problems=exc.problems[:200],
                      playbook=(plan.playbook or {}).get("name"), org_id=plan.org_id)
@@ -191,12 +199,13 @@ def _check_org(client, plan: Plan) -> None:
                                 "nothing was written")
 
 
-def _check_fresh_plan(client, plan: Plan) -> None:
-    """Refuse (exit 4) a saved plan whose rows moved since it was made; writes ``plan_refused``."""
+def _check_fresh_plan(client, plan: Plan, rows: dict[str, list[dict]] | None = None) -> None:
+    """Refuse (exit 4) a saved plan whose rows moved since it was made; writes ``plan_refused``.
+    ``rows``: the fingerprint's reads, when they were read with the plan's validation."""
     from deprovision.apply.parallel import ParallelReads
     from deprovision.plan import read_fingerprint, stale_rows
 
-    moved = stale_rows(plan.fingerprint or {}, read_fingerprint(ParallelReads(client), plan))
+    moved = stale_rows(plan.fingerprint or {}, read_fingerprint(ParallelReads(client), plan, rows))
     if moved:
         _audit_event("plan_refused", outcome="refused", reason_refused="stale plan", moved=moved[:200],
                      playbook=(plan.playbook or {}).get("name"), org_id=plan.org_id)
@@ -288,10 +297,10 @@ def apply(app, target: Path, yes: bool, variables: tuple[str, ...], fmt: str, ex
                 return
             if plan_file:
                 _check_org(client, plan)
-            _validate(client, plan, str(target))
+            fresh = _validate(client, plan, str(target), fingerprint=plan_file)
             _mark("plan validated")
             if plan_file:
-                _check_fresh_plan(client, plan)
+                _check_fresh_plan(client, plan, fresh)
                 _mark("fingerprint checked")
             _show_plan(plan, full=not plan_file or not yes)
             _confirm(f"Apply {len(plan.changes)} changes to {len(plan.users)} users in {plan.instance_url}?", yes)

@@ -60,12 +60,9 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str],
 READ_GROUPS_AT_ONCE = 4  # independent queries (users, logins, each grant and owned object) read side by side
 
 
-def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
-    """Re-read the plan's rows from the org in the fingerprint's shape (only reads).
-
-    The queries are independent, so they are sent side by side: the check stands between ``apply``
-    and the freeze, and its waiting is what a leaver's access lasts.
-    """
+def fingerprint_reads(client: Any, plan: Plan) -> dict[str, tuple[str, list[str]]]:
+    """The reads ``read_fingerprint`` makes (name -> ``query_in`` template and values), none depending on
+    another: ``apply`` sends them with the plan validation's own reads."""
     old = plan.fingerprint
     schema = client.schema
     user_ids = sorted(old.get("users", {}))
@@ -82,7 +79,21 @@ def read_fingerprint(client: Any, plan: Plan) -> dict[str, Any]:
         wanted = sorted({d for deps in old["dependants"].values() for d in deps})
         fields = sorted(old["dependants"])
         reads["dependants"] = (f"SELECT Id, {', '.join(fields)} FROM User WHERE Id IN {{ids}}", wanted)
-    rows = _read_all(client, reads)
+    return reads
+
+
+def read_fingerprint(client: Any, plan: Plan, rows: dict[str, list[dict]] | None = None) -> dict[str, Any]:
+    """Re-read the plan's rows from the org in the fingerprint's shape (only reads).
+
+    The queries are independent, so they are sent side by side: the check stands between ``apply``
+    and the freeze, and its waiting is what a leaver's access lasts. ``rows``: the answers of
+    ``fingerprint_reads(client, plan)`` when the caller already read them (with other reads).
+    """
+    old = plan.fingerprint
+    schema = client.schema
+    reads = fingerprint_reads(client, plan)
+    if rows is None or any(values and name not in rows for name, (_, values) in reads.items()):
+        rows = _read_all(client, reads)
 
     users = {row["Id"]: row["SystemModstamp"] for row in rows.get("users", [])}
     logins: dict[str, str] = {}

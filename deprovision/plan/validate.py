@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -290,22 +291,13 @@ def _field_problems(c: Any, where: str, owner_prefixes: tuple[str, ...], user_pr
     return out
 
 
-def rule_problems(client: Any, plan: Plan, rules: dict[str, Any],
-                  objects: set[str] | None = None) -> tuple[list[str], list[str]]:
-    """The API user and protected users the plan would touch, read from the org now, and limits.max_users;
-    then (apart) rows the plan writes under one user's name that belong to another."""
-    problems: list[str] = []
-    protect = rules.get("protect") or {}
-    names = {str(u).lower() for u in protect.get("usernames") or []}
-    ids = {to18(str(i)) for i in protect.get("ids") or [] if not id_problem(i)}
-    profiles = {str(p).lower() for p in protect.get("profiles") or []}
-    limit = (rules.get("limits") or {}).get("max_users")
-    if isinstance(limit, int) and len(plan.users) > limit:
-        problems.append(f"{len(plan.users)} users, more than limits.max_users ({limit})")
-    api = client.api_user
-    api_id = to18(api.get("id") or "") if api.get("id") else ""
-    ownership: list[str] = []  # rows that are not their change's user's
-    touched: dict[str, str] = {}  # user id -> why it is touched
+USER_READ = "SELECT Id, Username, Profile.Name FROM User WHERE Id IN {ids}"
+LOGIN_READ = "SELECT Id, UserId FROM UserLogin WHERE Id IN {ids}"
+
+
+def _touched(plan: Plan) -> dict[str, str]:
+    """User id -> why the plan touches that user: its users, its changes' users, the users a self action writes."""
+    touched: dict[str, str] = {}
     for u in plan.users:
         if not id_problem(u.id):
             touched[to18(u.id)] = f"user {u.username}"
@@ -316,12 +308,72 @@ def rule_problems(client: Any, plan: Plan, rules: dict[str, Any],
             for rid in c.record_ids or []:
                 if isinstance(rid, str) and not id_problem(rid):
                     touched.setdefault(to18(rid), f"change {c.id!r}")
+    return touched
+
+
+def _holder_wanted(plan: Plan, obj: str) -> dict[str, Any]:
+    return {r: c for c in plan.changes if c.object == obj for r in (c.record_ids or [])
+            if isinstance(r, str) and not id_problem(r)}
+
+
+def rule_reads(plan: Plan, objects: set[str] | None = None) -> dict[str, tuple[str, list[str]]]:
+    """The org reads ``rule_problems`` makes, none depending on another, so they go out together
+    (``read_many``): the planned logins' holders, the users the plan touches, the holders of team rows
+    (``HOLDER_READS``) and, when bounded, the records the reassigned users own. Only a login that belongs
+    to a user the plan does not name needs a read after these (that user's username and profile)."""
+    reads: dict[str, tuple[str, list[str]]] = {}
     login_ids = [r for c in plan.changes if c.action == "freeze" for r in (c.record_ids or [])
                  if isinstance(r, str) and not id_problem(r)]
-    login_owner = {}
     if login_ids:
-        login_owner = {r["Id"]: r["UserId"] for r in client.query_in(
-            "SELECT Id, UserId FROM UserLogin WHERE Id IN {ids}", sorted(set(login_ids)))}
+        reads["logins"] = (LOGIN_READ, sorted(set(login_ids)))
+    touched = _touched(plan)
+    if touched:
+        reads["users"] = (USER_READ, sorted(touched))
+    for obj, field_name in HOLDER_READS.items():
+        wanted = _holder_wanted(plan, obj)
+        if wanted:
+            reads[f"holders:{obj}"] = (f"SELECT Id, {field_name} FROM {obj} WHERE Id IN {{ids}}", sorted(wanted))
+    for obj, group in _owner_groups(plan, objects or set()).items():
+        reads[f"owned:{obj}"] = (f"SELECT Id, OwnerId FROM {obj} WHERE OwnerId IN {{ids}}",
+                                 sorted({to18(c.user_id) for c in group}))
+    return reads
+
+
+def read_many(client: Any, reads: dict[str, tuple[str, list[str]]]) -> dict[str, list[dict]]:
+    """The rows of independent ``query_in`` reads, by name: through Composite (``query_in_many``, up to 5
+    queries per API call) where the client has it, otherwise one read after another."""
+    reads = {name: (template, list(values)) for name, (template, values) in reads.items() if values}
+    if not reads:
+        return {}
+    if hasattr(client, "query_in_many"):
+        return client.query_in_many(reads)
+    return {name: list(client.query_in(template, values)) for name, (template, values) in reads.items()}
+
+
+def rule_problems(client: Any, plan: Plan, rules: dict[str, Any], objects: set[str] | None = None,
+                  rows: dict[str, list[dict]] | None = None) -> tuple[list[str], list[str]]:
+    """The API user and protected users the plan would touch, read from the org now, and limits.max_users;
+    then (apart) rows the plan writes under one user's name that belong to another.
+
+    ``rows``: the answers of ``rule_reads(plan, objects)`` when the caller read them (with other reads);
+    otherwise they are read here, together.
+    """
+    problems: list[str] = []
+    protect = rules.get("protect") or {}
+    names = {str(u).lower() for u in protect.get("usernames") or []}
+    ids = {to18(str(i)) for i in protect.get("ids") or [] if not id_problem(i)}
+    profiles = {str(p).lower() for p in protect.get("profiles") or []}
+    limit = (rules.get("limits") or {}).get("max_users")
+    if isinstance(limit, int) and len(plan.users) > limit:
+        problems.append(f"{len(plan.users)} users, more than limits.max_users ({limit})")
+    api = client.api_user
+    api_id = to18(api.get("id") or "") if api.get("id") else ""
+    if rows is None:
+        rows = read_many(client, rule_reads(plan, objects))
+    ownership: list[str] = []  # rows that are not their change's user's
+    touched = _touched(plan)  # user id -> why it is touched
+    known = set(touched)  # read with the others; a login's unexpected holder is read afterwards
+    login_owner = {r["Id"]: r["UserId"] for r in rows.get("logins", [])}
     for c in plan.changes:
         if c.action != "freeze":
             continue
@@ -332,14 +384,12 @@ def rule_problems(client: Any, plan: Plan, rules: dict[str, Any],
             elif to18(holder) != to18(c.user_id):
                 ownership.append(f"change {c.id!r}: login {rid} belongs to user {holder}, not to {c.username}")
                 touched.setdefault(to18(holder), f"change {c.id!r}")
-    ownership += _owner_problems(client, plan, objects or set())
+    ownership += _owner_problems(plan, objects or set(), rows)
     for obj, field_name in HOLDER_READS.items():
-        wanted = {r: c for c in plan.changes if c.object == obj for r in (c.record_ids or [])
-                  if isinstance(r, str) and not id_problem(r)}
+        wanted = _holder_wanted(plan, obj)
         if not wanted:
             continue
-        found = {r["Id"]: r[field_name] for r in client.query_in(
-            f"SELECT Id, {field_name} FROM {obj} WHERE Id IN {{ids}}", sorted(wanted))}
+        found = {r["Id"]: r[field_name] for r in rows.get(f"holders:{obj}", [])}
         for rid, c in wanted.items():
             holder = found.get(to18(rid)) or found.get(rid)
             if holder is not None and to18(holder) != to18(c.user_id):
@@ -348,11 +398,14 @@ def rule_problems(client: Any, plan: Plan, rules: dict[str, Any],
         problems.append(f"{touched[api_id]} targets the API user {api.get('username') or api_id}, "
                         "who is always protected")
     if touched:
-        rows = {to18(r["Id"]): r for r in client.query_in(
-            "SELECT Id, Username, Profile.Name FROM User WHERE Id IN {ids}", sorted(touched))}
+        user_rows = list(rows.get("users", []))
+        extra = sorted(set(touched) - known)
+        if extra:
+            user_rows += list(client.query_in(USER_READ, extra))
+        found_users = {to18(r["Id"]): r for r in user_rows}
         plan_names = {to18(u.id): u.username for u in plan.users if not id_problem(u.id)}
         for uid, why in touched.items():
-            row = rows.get(uid)
+            row = found_users.get(uid)
             if row is None:
                 problems.append(f"{why}: user {uid} is not in the org")
                 continue
@@ -371,24 +424,27 @@ def rule_problems(client: Any, plan: Plan, rules: dict[str, Any],
     return problems, ownership
 
 
-def _owner_problems(client: Any, plan: Plan, objects: set[str]) -> list[str]:
+def _owner_groups(plan: Plan, objects: set[str]) -> dict[str, list[Any]]:
+    """The reassignments whose records are read by owner, by object (none above ``OWNERSHIP_CHECK_MAX``)."""
+    changes = [c for c in plan.changes if c.action == "reassign_owner" and c.record_ids and c.object in objects
+               and not id_problem(c.user_id)]
+    if not changes or sum(len(c.record_ids) for c in changes) > OWNERSHIP_CHECK_MAX:
+        return {}
+    by_object: dict[str, list[Any]] = defaultdict(list)
+    for c in changes:
+        by_object[c.object].append(c)
+    return dict(sorted(by_object.items()))
+
+
+def _owner_problems(plan: Plan, objects: set[str], rows: dict[str, list[dict]]) -> list[str]:
     """Records a reassignment lists that its user does not own now (read from the org by owner).
 
     Bounded: above ``OWNERSHIP_CHECK_MAX`` planned records the check is left to the fingerprint's counts
     and to the plan's digest or HMAC (reading a million owners would cost hundreds of calls).
     """
-    changes = [c for c in plan.changes if c.action == "reassign_owner" and c.record_ids and c.object in objects
-               and not id_problem(c.user_id)]
-    if not changes or sum(len(c.record_ids) for c in changes) > OWNERSHIP_CHECK_MAX:
-        return []
-    by_object: dict[str, list[Any]] = defaultdict(list)
-    for c in changes:
-        by_object[c.object].append(c)
     out: list[str] = []
-    for obj, group in sorted(by_object.items()):
-        owners = sorted({to18(c.user_id) for c in group})
-        owner_of = {to18(r["Id"]): to18(r["OwnerId"] or "") for r in client.query_in(
-            f"SELECT Id, OwnerId FROM {obj} WHERE OwnerId IN {{ids}}", owners)}
+    for obj, group in _owner_groups(plan, objects).items():
+        owner_of = {to18(r["Id"]): to18(r["OwnerId"] or "") for r in rows.get(f"owned:{obj}", [])}
         for c in group:
             for rid in c.record_ids:
                 if isinstance(rid, str) and not id_problem(rid) and owner_of.get(to18(rid)) != to18(c.user_id):
@@ -397,8 +453,14 @@ def _owner_problems(client: Any, plan: Plan, objects: set[str]) -> list[str]:
     return out
 
 
-def validate_plan(client: Any, plan: Plan, shown_as: str) -> None:
-    """Refuse (PlanInvalid, exit 2) a plan with any problem; only reads the org (describeGlobal, users)."""
+def validate_plan(client: Any, plan: Plan, shown_as: str, *,
+                  also: Callable[[], dict[str, tuple[str, list[str]]]] | None = None) -> dict[str, list[dict]]:
+    """Refuse (PlanInvalid, exit 2) a plan with any problem; only reads the org (describeGlobal, users).
+
+    ``also``: more independent reads (name -> ``query_in`` template and values), made once describeGlobal
+    is read, sent in the same Composite calls as the rules' reads when the plan's shape is sound (the
+    stale-plan check's, so that check costs no calls of its own); their rows are returned, by name.
+    """
     prefixes = key_prefixes(client)
     shape = structure_problems(plan, prefixes)
     try:
@@ -406,7 +468,20 @@ def validate_plan(client: Any, plan: Plan, shown_as: str) -> None:
         missing = []
     except PlanInvalid as exc:
         missing, rules = exc.problems, {}
-    protected, ownership = rule_problems(client, plan, rules, set(prefixes))
+    reads = {("rule", name): read for name, read in rule_reads(plan, set(prefixes)).items()}
+    if also is not None and not shape and not missing:
+        try:
+            more = also()
+        except (AttributeError, KeyError, TypeError, ValueError):  # an odd plan: its own check reads for itself
+            more = {}
+        reads.update({("also", name): read for name, read in more.items()})
+    keyed = dict(enumerate(reads))
+    found = read_many(client, {f"r{i}": reads[key] for i, key in keyed.items()})
+    rows: dict[str, dict[str, list[dict]]] = {"rule": {}, "also": {}}
+    for i, (kind, name) in keyed.items():
+        rows[kind][name] = found.get(f"r{i}", [])
+    protected, ownership = rule_problems(client, plan, rules, set(prefixes), rows=rows["rule"])
     problems = protected + missing + shape + ownership  # protected users first
     if problems:
         raise PlanInvalid(shown_as, problems)
+    return rows["also"]
