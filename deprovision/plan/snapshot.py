@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from deprovision.errors import DeprovisionError, OrgError
 from deprovision.ids import to18
-from deprovision.org.check import blind_reason, visibility
-from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in, soql_in
+from deprovision.org.bulk import QueryJob
+from deprovision.org.check import blind_reason, visibility_from, visibility_read
+from deprovision.org.client import COMPOSITE_QUERIES, in_budget, in_soqls
+from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in, soql_in, soql_literal
 from deprovision.plan import queries
 from deprovision.plan.discovery import OwnerObject, count_owned, owner_objects
 from deprovision.plan.facts import Dependant, Grant, OrgUser, OwnedSet, QueueInfo, Snapshot, TokenGroup
 from deprovision.playbook.loader import PlaybookInvalid
 from deprovision.playbook.model import Playbook
 
-BULK_THRESHOLD = 50_000  # records of one object above which the ids are read with Bulk API 2.0
+REST_PAGE = 2000  # records per REST query page ("Execute a SOQL Query", REST API Developer Guide)
+BULK_PAGE = 50_000  # records per Bulk API 2.0 results page (maxRecords; parsed as it comes, row by row)
 _QUERY_ERRORS = ("INVALID_FIELD", "MALFORMED_QUERY", "INVALID_TYPE")
 _UNAVAILABLE = ("INVALID_FIELD", "INVALID_TYPE", "NOT_FOUND")
 _NAME_QUERIES = {
@@ -42,6 +46,14 @@ _NAME_QUERIES = {
 # revoke list kind -> the object it needs (an org without it has that feature off)
 _KIND_OBJECTS = {"territories": "UserTerritory2Association", "package_licenses": "UserPackageLicense",
                  "permission_set_groups": "PermissionSetGroup", "permission_set_licenses": "PermissionSetLicenseAssign"}
+# reads of what points at the targets ({ids}: the targets)
+_DEPENDANT_READS = {
+    "reports": "SELECT Id, Name, OwnerId FROM Report WHERE OwnerId IN {ids}",
+    "private_reports": "SELECT Id, Name, OwnerId FROM Report USING SCOPE allPrivate WHERE OwnerId IN {ids}",
+    "dashboards": "SELECT Id, Title, RunningUserId FROM Dashboard WHERE RunningUserId IN {ids}",
+    "approvals": "SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN {ids}",
+    "scheduled_jobs": "SELECT Id, OwnerId FROM CronTrigger WHERE OwnerId IN {ids}",
+}
 # User lookups with their own dependant kind; every other User field referencing User is a hierarchy field
 _STANDARD_KINDS = {"ManagerId": "manager", "DelegatedApproverId": "delegated_approver"}
 
@@ -251,18 +263,20 @@ class _Reader:
         discovered = [o for o in owned_objects if self.owner_objects[o].reassignable]
         self.snap.discovered = discovered
         rules = self.pb.reassign_rules(discovered)
+        wanted: list[tuple[str, str | None, dict[str, tuple[int, str | None]]]] = []
         for obj, rule in sorted(rules.items()):
             if obj not in spelled and obj not in self.owner_objects:
                 continue
             org_name = spelled.get(obj, obj)
             self.snap.owned_where[obj] = rule.where
-            where_path = ("actions", "reassign", "objects", obj, "where")
-            try:
-                sets = self._owned_sets(obj, rule.where, counted.counts.get(org_name, {}))
-            except OrgError as exc:
-                if exc.error_code not in _QUERY_ERRORS:
-                    raise
-                self.problem(where_path, _org_message(exc))
+            wanted.append((obj, rule.where, counted.counts.get(org_name, {})))
+        found = self._owned_sets(wanted)
+        for obj, _, _ in wanted:
+            sets = found[obj]
+            if isinstance(sets, OrgError):
+                if sets.error_code not in _QUERY_ERRORS:
+                    raise sets
+                self.problem(("actions", "reassign", "objects", obj, "where"), _org_message(sets))
                 continue
             self.snap.owned.extend(sets[k] for k in sorted(sets))
 
@@ -280,156 +294,209 @@ class _Reader:
             return f"{name} is a setup object: its rows are not owned records"
         return f"{name} has no OwnerId that can be a user: nobody owns its records"
 
-    def _owned_sets(self, obj: str, where: str | None, upper: dict[str, tuple[int, str | None]]
-                    ) -> dict[str, OwnedSet]:
-        """The records of ``obj`` each target owns (matching ``where``), ids and examples read."""
-        if not upper:
-            if where:  # nothing owned: still let the org check the condition
-                list(self.client.query(f"SELECT Id FROM {obj} WHERE ({where}) LIMIT 1"))
-            return {}
-        owners = sorted(upper)
-        use_bulk = sum(n for n, _ in upper.values()) > BULK_THRESHOLD
-        if where is None:
-            sets = {o: OwnedSet(obj, o, [], n, stamp) for o, (n, stamp) in upper.items()}
-            self._read_records(obj, None, owners, sets, use_bulk=use_bulk, local_counts=False)
-        elif use_bulk:
-            sets = {r["OwnerId"]: OwnedSet(obj, r["OwnerId"], [], r["expr0"], r.get("expr1"))
-                    for r in self.client.query_in(queries.owned_aggregate(obj, where), owners) if r.get("expr0")}
-            if sets:
-                self._read_records(obj, where, sorted(sets), sets, use_bulk=True, local_counts=False)
-        else:  # small: count and newest SystemModstamp from the records themselves (one query)
-            sets = {o: OwnedSet(obj, o, [], 0, None) for o in owners}
-            self._read_records(obj, where, owners, sets, use_bulk=False, local_counts=True)
-            sets = {o: s for o, s in sets.items() if s.count}
-        return sets
+    def _owned_sets(self, wanted: list[tuple[str, str | None, dict[str, tuple[int, str | None]]]]
+                    ) -> dict[str, dict[str, OwnedSet] | OrgError]:
+        """The records of each ``(object, where, counts per owner)`` the targets own (matching ``where``),
+        ids and examples read; an object whose ``where`` the org refuses answers its OrgError.
 
-    def _read_records(self, obj: str, where: str | None, owners: list[str], sets: dict[str, OwnedSet],
-                      *, use_bulk: bool, local_counts: bool) -> None:
-        name_field = self.schema.name_field(obj)
-        with_name = name_field is not None  # an object without a name field: ids only
-        rows = self._run(queries.owned_records(obj, where, name_field, local_counts), owners, use_bulk)
-        first = next(rows, None)
-        examples: dict[str, set[str]] = {}  # owner -> a few of the alphabetically first distinct names
-        row = first
-        while row is not None:
-            owned = sets.get(row["OwnerId"])
-            if owned is not None:
-                owned.ids.append(row["Id"])
-                if local_counts:
-                    owned.count += 1
-                    stamp = row.get("SystemModstamp")
-                    if stamp and (owned.max_modstamp is None or stamp > owned.max_modstamp):
-                        owned.max_modstamp = stamp
-                if with_name and row.get(name_field):
-                    names = examples.setdefault(row["OwnerId"], set())
-                    names.add(str(row[name_field]))
-                    if len(names) > 60:
-                        examples[row["OwnerId"]] = set(sorted(names)[:3])
-            row = next(rows, None)
-        for owner, names in examples.items():
-            sets[owner].examples = sorted(names)[:3]
-        for owned in sets.values():
-            owned.ids.sort()
+        Per object, whichever costs fewer API calls (the counts per owner are known): REST queries, each
+        sized to one 2,000-record page and sent five to a Composite call with the other objects' queries, or
+        Bulk API 2.0 query jobs (create, poll, one call per 50,000 records), created for every such object
+        before any is waited for, so the org runs them side by side while the REST reads go on."""
+        out: dict[str, dict[str, OwnedSet] | OrgError] = {}
+        reads: dict[str, _Records] = {}
+        soqls: list[tuple[str, str]] = []  # (object, "check" | "aggregate" | "records"), with the SOQL
+        texts: list[str] = []
+        bulk: list[tuple[str, str | None, list[list[str]]]] = []  # object, where, owner groups: a job each
+        for obj, where, upper in wanted:
+            if not upper:
+                out[obj] = {}
+                if where:  # nothing owned: still let the org check the condition
+                    soqls.append((obj, "check"))
+                    texts.append(f"SELECT Id FROM {obj} WHERE ({where}) LIMIT 1")
+                continue
+            owners = sorted(upper)
+            name_field = self.schema.name_field(obj)
+            use_bulk = self._bulk_cheaper(obj, where, name_field, owners, upper)
+            local_counts = where is not None and not use_bulk
+            if where is None:
+                sets = {o: OwnedSet(obj, o, [], n, stamp) for o, (n, stamp) in upper.items()}
+            elif use_bulk:  # counts and newest SystemModstamp from an aggregate, then the records
+                sets = {}
+                for soql in in_soqls(queries.owned_aggregate(obj, where), owners):
+                    soqls.append((obj, "aggregate"))
+                    texts.append(soql)
+            else:  # small: count and newest SystemModstamp from the records themselves
+                sets = {o: OwnedSet(obj, o, [], 0, None) for o in owners}
+            reads[obj] = _Records(sets, name_field, local_counts)
+            template = queries.owned_records(obj, where, name_field, local_counts)
+            if use_bulk:
+                bulk.append((obj, where, _groups(owners, upper, None, MAX_IN_CLAUSE_CHARS)))
+                continue
+            for group in _groups(owners, upper, REST_PAGE, in_budget(template)):
+                soqls.append((obj, "records"))
+                texts.append(template.replace("{ids}", soql_in(group)))
+        jobs: dict[str, list[QueryJob]] = {}
+        for obj, where, groups in bulk:  # without a condition nothing to wait for: started before the REST reads
+            if where is None:
+                self._start_jobs(obj, where, reads[obj], groups, jobs, out)
+        for i, page in self.client.query_pages(texts, refused=_QUERY_ERRORS):
+            obj, kind = soqls[i]
+            if isinstance(out.get(obj), OrgError):
+                continue
+            if isinstance(page, OrgError):
+                out[obj] = page
+            elif kind == "aggregate":
+                sets = reads[obj].sets
+                sets.update((r["OwnerId"], OwnedSet(obj, r["OwnerId"], [], r["expr0"], r.get("expr1")))
+                            for r in page if r.get("expr0"))
+            elif kind == "records":
+                reads[obj].add(page)
+        for obj, where, groups in bulk:  # with a condition: for the owners the aggregate found
+            if where is not None and not isinstance(out.get(obj), OrgError):
+                owners = set(reads[obj].sets)
+                self._start_jobs(obj, where, reads[obj], [[o for o in g if o in owners] for g in groups], jobs, out)
+        for obj, started in jobs.items():
+            for job in started:
+                reads[obj].add(job.rows())
+        for obj, read in reads.items():
+            if not isinstance(out.get(obj), OrgError):
+                out[obj] = read.finish()
+        return out
 
-    def _run(self, template: str, owners: list[str], use_bulk: bool):
-        if not use_bulk:
-            return iter(self.client.query_in(template, owners))
+    def _start_jobs(self, obj: str, where: str | None, read: _Records, groups: list[list[str]],
+                    jobs: dict[str, list[QueryJob]], out: dict[str, dict[str, OwnedSet] | OrgError]) -> None:
+        """Create ``obj``'s query jobs, one per owner group; a condition the org refuses is ``obj``'s error."""
+        template = queries.owned_records(obj, where, read.name_field, False)
+        try:
+            jobs[obj] = [QueryJob(self.client, template.replace("{ids}", soql_in(g)), page=BULK_PAGE).start()
+                         for g in groups if g]
+        except OrgError as exc:
+            if exc.error_code not in _QUERY_ERRORS:
+                raise
+            out[obj] = exc
 
-        def bulk_rows():
-            for chunk in chunked_in(owners):
-                yield from self.client.bulk_query(template.replace("{ids}", chunk))
+    def _bulk_cheaper(self, obj: str, where: str | None, name_field: str | None, owners: list[str],
+                      upper: dict[str, tuple[int, str | None]]) -> bool:
+        """Whether Bulk API 2.0 reads ``obj``'s owned records in fewer API calls than REST.
 
-        return bulk_rows()
+        REST: one query page per 2,000 records ("Execute a SOQL Query", REST API Developer Guide), five query
+        subrequests per Composite call, which counts as one API call. Bulk API 2.0: per query job a create, at
+        least one status poll and one call per results page of ``BULK_PAGE`` records ("Get Results for a
+        Query Job", Bulk API 2.0 Developer Guide); with a ``where`` the counts come from an aggregate first.
+        """
+        template = queries.owned_records(obj, where, name_field, where is not None)
+        rest_pages = sum(max(1, -(-_rows(g, upper) // REST_PAGE))
+                         for g in _groups(owners, upper, REST_PAGE, in_budget(template)))
+        bulk_calls = sum(2 + max(1, -(-_rows(g, upper) // BULK_PAGE))
+                         for g in _groups(owners, upper, None, MAX_IN_CLAUSE_CHARS))
+        aggregates = len(in_soqls(queries.owned_aggregate(obj, where), owners)) if where else 0
+        return bulk_calls * COMPOSITE_QUERIES + aggregates < rest_pages
 
-    def check_visibility(self) -> None:
-        """A revoke the playbook asks for must see every user's rows, or the plan would call a leaver clean."""
+    def read_links(self) -> None:
+        """What the API user can see, the targets' assignments, tokens, sessions and teams, and what points at
+        them: independent reads, sent together through Composite (``OrgClient.query_in_many``)."""
+        if not self.snap.targets:
+            return
+        ids = [u.id for u in self.snap.targets]
+        reads: dict[str, tuple[str, list[str]]] = {}
+        keys = self._visibility_keys()
+        seen = visibility_read(self.client, keys) if keys else None
+        if seen is not None:
+            reads["visibility"] = seen
+        for obj, template in queries.GRANTS.items():
+            if self._wanted(reads, f"grant:{obj}", template, ids, obj):
+                self.snap.grant_objects.append(obj)
+        self._wanted(reads, "tokens", "SELECT UserId, AppName FROM OauthToken WHERE UserId IN {ids}", ids)
+        self._wanted(reads, "sessions", "SELECT Id, UsersId FROM AuthSession WHERE UsersId IN {ids}", ids)
+        removed = self.pb.actions.revoke.team_objects() if self.pb.actions.revoke else []
+        for obj in queries.TEAM_PARENT:
+            if obj in removed:  # the rows themselves (to remove and back up), counted here
+                self._wanted(reads, f"team_rows:{obj}", queries.TEAM_ROWS[obj], ids)
+            else:
+                self._wanted(reads, f"team_counts:{obj}",
+                             f"SELECT UserId, COUNT(Id) FROM {obj} WHERE UserId IN {{ids}} GROUP BY UserId", ids)
+        owned = {o.object for o in self.snap.owned if o.count}
+        for obj, parent in queries.TEAM_PARENT.items():  # an owner change deletes these unless apply keeps them
+            if parent in owned:
+                self._wanted(reads, f"colleagues:{obj}",
+                             f"SELECT {parent}Id, UserId FROM {obj} WHERE {parent}.OwnerId IN {{ids}}", ids)
+        fields = self.schema.user_references("User")  # ManagerId, DelegatedApproverId, custom hierarchy fields
+        self.snap.hierarchy_fields = [f for f in fields if f not in _STANDARD_KINDS]
+        pointing = _pointing_template(fields) if fields else None
+        if pointing and in_budget(pointing) >= 100:
+            reads["pointing"] = (pointing, ids)
+        for name, template in _DEPENDANT_READS.items():
+            self._wanted(reads, name, template, ids)
+        got = self.client.query_in_many(reads, refused=_UNAVAILABLE) if reads else {}
+        if seen is not None:
+            self._check_visibility(keys, visibility_from(self.client, keys, self._rows(got, "visibility")))
+        for obj in self.snap.grant_objects:
+            for row in self._rows(got, f"grant:{obj}", optional=True):
+                grant = _grant(obj, row)
+                if grant:
+                    self.snap.grants.append(grant)
+        self._access(got)
+        if pointing and "pointing" not in reads:  # too many hierarchy fields for one Composite subrequest
+            got["pointing"] = self._users_pointing_at(fields, ids)
+        self._dependants(got, fields, ids)
+
+    def _visibility_keys(self) -> list[str]:
+        """What a revoke the playbook asks for must see of every user, or the plan would call a leaver clean."""
         revoke = self.pb.actions.revoke
-        if not revoke or not self.snap.targets:
-            return
-        keys = [k for k, wanted in (("oauth_tokens", revoke.oauth_tokens), ("sessions", revoke.sessions)) if wanted]
-        if not keys:
-            return
-        blind = [k for k, sees in visibility(self.client, keys).items() if sees is False]
+        if not revoke:
+            return []
+        return [k for k, wanted in (("oauth_tokens", revoke.oauth_tokens), ("sessions", revoke.sessions)) if wanted]
+
+    def _check_visibility(self, keys: list[str], sees: dict[str, bool | None]) -> None:
+        blind = [k for k in keys if sees.get(k) is False]
         if blind:
             who = self.client.api_user.get("username") or "the API user"
             raise DeprovisionError(
                 f"{who} {'; '.join(blind_reason(k) for k in blind)}: revoke.{', revoke.'.join(blind)} would find "
                 "only part of them (`deprovision org check` shows what the API user can see)")
 
-    # --- assignments, tokens, sessions, dependants -----------------------------------------------
-    def read_access(self) -> None:
-        ids = [u.id for u in self.snap.targets]
-        if not ids:
-            return
-        for obj, template in queries.GRANTS.items():
-            if not self.schema.has(obj):
-                self.snap.unavailable.add(obj)  # the feature is off in this org: nothing to read
-                continue
-            self.snap.grant_objects.append(obj)
-            try:
-                rows = list(self.client.query_in(template, ids))
-            except OrgError as exc:
-                if exc.error_code not in _UNAVAILABLE:
-                    raise
-                continue
-            for row in rows:
-                grant = _grant(obj, row)
-                if grant:
-                    self.snap.grants.append(grant)
+    def _access(self, got: dict[str, Any]) -> None:
         tokens: Counter[tuple[str, str]] = Counter()
-        for row in self._optional("SELECT UserId, AppName FROM OauthToken WHERE UserId IN {ids}", ids):
+        for row in self._rows(got, "tokens", optional=True):
             tokens[(row["UserId"], row.get("AppName") or "(unnamed app)")] += 1
         self.snap.tokens = [TokenGroup(u, a, n) for (u, a), n in sorted(tokens.items())]
-        for row in self._optional("SELECT Id, UsersId FROM AuthSession WHERE UsersId IN {ids}", ids):
+        for row in self._rows(got, "sessions", optional=True):
             self.snap.sessions.setdefault(row["UsersId"], []).append(row["Id"])
-        removed = self.pb.actions.revoke.team_objects() if self.pb.actions.revoke else []
-        for obj in ("AccountTeamMember", "OpportunityTeamMember"):
-            if obj in removed:  # the rows themselves (to remove and back up), counted here
-                for row in self._optional(queries.TEAM_ROWS[obj], ids):
-                    counts = self.snap.team_counts.setdefault(row["UserId"], {})
-                    counts[obj] = counts.get(obj, 0) + 1
-                    self.snap.team_rows.append(_team_row(obj, row))
-                continue
-            for row in self._optional(f"SELECT UserId, COUNT(Id) FROM {obj} WHERE UserId IN {{ids}} GROUP BY UserId",
-                                      ids):
+        for obj in queries.TEAM_PARENT:
+            for row in self._rows(got, f"team_rows:{obj}", optional=True):
+                counts = self.snap.team_counts.setdefault(row["UserId"], {})
+                counts[obj] = counts.get(obj, 0) + 1
+                self.snap.team_rows.append(_team_row(obj, row))
+            for row in self._rows(got, f"team_counts:{obj}", optional=True):
                 self.snap.team_counts.setdefault(row["UserId"], {})[obj] = row["expr0"]
         self.snap.team_rows.sort(key=lambda g: (g.user_id, g.object, g.label.lower(), g.id))
-        owned = {o.object for o in self.snap.owned if o.count}
-        for obj, parent in queries.TEAM_PARENT.items():  # an owner change deletes these unless apply keeps them
-            if parent in owned:
-                for row in self._optional(f"SELECT {parent}Id, UserId FROM {obj} WHERE {parent}.OwnerId IN {{ids}}",
-                                          ids):
-                    self.snap.colleague_teams.setdefault(obj, []).append((row[f"{parent}Id"], row["UserId"]))
+        for obj, parent in queries.TEAM_PARENT.items():
+            for row in self._rows(got, f"colleagues:{obj}", optional=True):
+                self.snap.colleague_teams.setdefault(obj, []).append((row[f"{parent}Id"], row["UserId"]))
 
-    def read_dependants(self) -> None:
-        ids = [u.id for u in self.snap.targets]
-        if not ids:
-            return
+    def _dependants(self, got: dict[str, Any], fields: list[str], ids: list[str]) -> None:
         deps = self.snap.dependants
-        fields = self.schema.user_references("User")  # ManagerId, DelegatedApproverId, custom hierarchy fields
-        self.snap.hierarchy_fields = [f for f in fields if f not in _STANDARD_KINDS]
-        rows = self._users_pointing_at(fields, ids) if fields else []
         wanted = set(ids)
-        rows = list({row["Id"]: row for row in rows}.values())  # a user can match in several chunks
+        rows = list({row["Id"]: row for row in self._rows(got, "pointing")}.values())  # may match in 2 chunks
         for row in rows:
             for field in fields:
                 if row.get(field) in wanted:
                     deps.append(Dependant(_STANDARD_KINDS.get(field, "hierarchy"), row["Id"], row["Username"],
                                           row[field], field=field))
-        for row in self._optional("SELECT Id, Name, OwnerId FROM Report WHERE OwnerId IN {ids}", ids):
+        for row in self._rows(got, "reports", optional=True):
             deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
         # Reports in other users' private folders answer only USING SCOPE allPrivate, with the "Manage All
         # Private Reports and Dashboards" permission (Object Reference, Report, Supported Query Scopes).
         seen = {d.record_id for d in deps if d.kind == "report"}
-        private = "SELECT Id, Name, OwnerId FROM Report USING SCOPE allPrivate WHERE OwnerId IN {ids}"
-        for row in self._optional(private, ids):
+        for row in self._rows(got, "private_reports", optional=True):
             if row["Id"] not in seen:
                 deps.append(Dependant("report", row["Id"], row.get("Name") or row["Id"], row["OwnerId"]))
-        for row in self._optional("SELECT Id, Title, RunningUserId FROM Dashboard WHERE RunningUserId IN {ids}", ids):
+        for row in self._rows(got, "dashboards", optional=True):
             deps.append(Dependant("dashboard", row["Id"], row.get("Title") or row["Id"], row["RunningUserId"]))
-        for row in self._optional("SELECT Id, ActorId FROM ProcessInstanceWorkitem WHERE ActorId IN {ids}", ids):
+        for row in self._rows(got, "approvals", optional=True):
             deps.append(Dependant("approval", row["Id"], row["Id"], row["ActorId"]))
-        for row in self._optional("SELECT Id, OwnerId FROM CronTrigger WHERE OwnerId IN {ids}", ids):
+        for row in self._rows(got, "scheduled_jobs", optional=True):
             deps.append(Dependant("scheduled_job", row["Id"], row["Id"], row["OwnerId"]))
         deps.sort(key=lambda d: (d.user_id, d.kind, d.name, d.record_id))
 
@@ -444,23 +511,96 @@ class _Reader:
         budget = (MAX_IN_CLAUSE_CHARS - 200) // len(fields)
         rows: list[dict] = []
         for chunk in chunked_in(ids, max_chars=budget):
-            condition = " OR ".join(f"{f} IN {chunk}" for f in fields)
-            rows.extend(self.client.query(f"SELECT Id, Username, {', '.join(fields)} FROM User "
-                                          f"WHERE IsActive = true AND ({condition})"))
+            rows.extend(self.client.query(_pointing_template(fields).replace("{ids}", chunk)))
         return rows
 
-    def _optional(self, template: str, ids: list[str]) -> list[dict]:
-        """Rows of a read some orgs cannot answer (feature off, field missing): none then."""
-        obj = re.search(r"\bFROM\s+(\w+)", template)
-        if obj and not self.schema.has(obj.group(1)):
-            self.snap.unavailable.add(obj.group(1))
-            return []
-        try:
-            return list(self.client.query_in(template, ids))
-        except OrgError as exc:
-            if exc.error_code in _UNAVAILABLE:
+    def _wanted(self, reads: dict[str, tuple[str, list[str]]], name: str, template: str, ids: list[str],
+                obj: str | None = None) -> bool:
+        """Add a read some orgs cannot answer (feature off, field missing); an object missing from the org's
+        describeGlobal is recorded as unavailable and not queried (False)."""
+        match = re.search(r"\bFROM\s+(\w+)", template)
+        obj = obj or (match.group(1) if match else None)
+        if obj and not self.schema.has(obj):
+            self.snap.unavailable.add(obj)  # the feature is off in this org: nothing to read
+            return False
+        reads[name] = (template, ids)
+        return True
+
+    @staticmethod
+    def _rows(got: dict[str, Any], name: str, *, optional: bool = False) -> list[dict]:
+        """The rows of read ``name``: none when it was not made, or (``optional``) when the org refused it as
+        unavailable (INVALID_FIELD, INVALID_TYPE, NOT_FOUND); any other refusal raises."""
+        found = got.get(name, [])
+        if isinstance(found, OrgError):
+            if optional and found.error_code in _UNAVAILABLE:
                 return []
-            raise
+            raise found
+        return found
+
+
+class _Records:
+    """One object's owned records as they are read: ids per owner, counts, a few example names."""
+
+    def __init__(self, sets: dict[str, OwnedSet], name_field: str | None, local_counts: bool) -> None:
+        self.sets = sets
+        self.name_field = name_field  # None: an object without a name field, ids only
+        self.local_counts = local_counts
+        self.examples: dict[str, set[str]] = {}  # owner -> a few of the alphabetically first distinct names
+
+    def add(self, rows: Iterable[dict]) -> None:
+        sets, name_field, examples = self.sets, self.name_field, self.examples
+        for row in rows:
+            owned = sets.get(row["OwnerId"])
+            if owned is None:
+                continue
+            owned.ids.append(row["Id"])
+            if self.local_counts:
+                owned.count += 1
+                stamp = row.get("SystemModstamp")
+                if stamp and (owned.max_modstamp is None or stamp > owned.max_modstamp):
+                    owned.max_modstamp = stamp
+            if name_field and row.get(name_field):
+                names = examples.setdefault(row["OwnerId"], set())
+                names.add(str(row[name_field]))
+                if len(names) > 60:
+                    examples[row["OwnerId"]] = set(sorted(names)[:3])
+
+    def finish(self) -> dict[str, OwnedSet]:
+        for owner, names in self.examples.items():
+            self.sets[owner].examples = sorted(names)[:3]
+        for owned in self.sets.values():
+            owned.ids.sort()
+        if self.local_counts:
+            return {o: s for o, s in self.sets.items() if s.count}
+        return self.sets
+
+
+def _groups(owners: list[str], upper: dict[str, tuple[int, str | None]], max_rows: int | None,
+            max_chars: int) -> list[list[str]]:
+    """``owners`` in order, cut into groups whose IN list stays under ``max_chars`` and, with ``max_rows``,
+    whose records (``upper``) fit one page (an owner with more is a group of its own)."""
+    groups: list[list[str]] = []
+    size = rows = 0
+    for owner in owners:
+        lit = len(soql_literal(owner)) + 1
+        n = upper[owner][0]
+        if not groups or size + lit > max_chars or (max_rows is not None and rows + n > max_rows):
+            groups.append([])
+            size, rows = 2, 0
+        groups[-1].append(owner)
+        size += lit
+        rows += n
+    return groups
+
+
+def _rows(owners: list[str], upper: dict[str, tuple[int, str | None]]) -> int:
+    return sum(upper[o][0] for o in owners)
+
+
+def _pointing_template(fields: list[str]) -> str:
+    """Active users whose ``fields`` (User lookups) name one of the ``{ids}``."""
+    condition = " OR ".join(f"{f} IN {{ids}}" for f in fields)
+    return f"SELECT Id, Username, {', '.join(fields)} FROM User WHERE IsActive = true AND ({condition})"
 
 
 def _grant(obj: str, row: dict[str, Any]) -> Grant | None:
@@ -536,9 +676,7 @@ def read_snapshot(client: Any, playbook: Playbook) -> Snapshot:
     reader.read_owned()
     if reader.problems:
         raise PlaybookInvalid(sorted(set(reader.problems)))
-    reader.check_visibility()
-    reader.read_access()
-    reader.read_dependants()
+    reader.read_links()
     reader.read_schema()
     reader.snap.api_calls = client.api_calls - reader.start_calls
     return reader.snap
