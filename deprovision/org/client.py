@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +31,7 @@ COLLECTION_SIZE = 200  # sObject Collections: at most 200 records per call
 COMPOSITE_SIZE = 25  # Composite: at most 25 subrequests per call, one API call for all of them
 COMPOSITE_QUERIES = 5  # of which at most 5 query operations (Query, QueryAll, query more) or sObject Collections
 WHERE_LIMIT = 4000  # SOQL: a WHERE clause is at most 4,000 characters
+PARALLEL_READS = 8  # read-only Composite calls in flight at once (REST API calls may run concurrently)
 IN_SUBREQUEST_CHARS = 3000  # an IN list in a Composite subrequest's URL (kept well under the URI limits)
 _ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 _WHERE_RE = re.compile(r"\bWHERE\b", re.IGNORECASE)
@@ -212,7 +214,8 @@ class OrgClient:
     def query_pages(self, soqls: list[str], *,
                     refused: Collection[str] = ()) -> Iterator[tuple[int, list[dict] | OrgError]]:
         """Run independent queries through Composite, 5 per API call, their query more pages likewise as soon
-        as they are known (a call never leaves a query slot empty while pages wait).
+        as they are known; while full calls can be made, up to ``PARALLEL_READS`` are in flight at once
+        (a call with an empty query slot goes out only when no other is on its way).
 
         Yields ``(index in soqls, records of one page)`` as the answers come (the pages of one query in order),
         or ``(index, OrgError)`` once for a query refused with an error code in ``refused`` (nothing more of
@@ -221,27 +224,34 @@ class OrgClient:
         """
         base = f"/services/data/v{self.api_version}/query?q="
         pending = deque((i, base + quote(soql), True) for i, soql in enumerate(soqls))
-        while pending:
-            batch = [pending.popleft() for _ in range(min(COMPOSITE_QUERIES, len(pending)))]
-            subs = [{"method": "GET", "url": url, "referenceId": f"q{n}"} for n, (_, url, _) in enumerate(batch)]
-            answers = self.composite(subs)
-            for (i, url, first), answer in zip(batch, answers, strict=True):
-                body = answer.get("body")
-                if answer.get("httpStatusCode") == 200 and isinstance(body, dict):
-                    yield i, body.get("records", [])
-                    if not body.get("done", True) and body.get("nextRecordsUrl"):
-                        pending.append((i, body["nextRecordsUrl"], False))
-                    continue
-                error = _subrequest_error(answer)
-                if error.error_code in refused:
-                    yield i, error
-                    continue
-                if first:  # on its own: retried, or refused with its error
-                    page = self._call("query", lambda q=soqls[i]: self.sf.query(q))
-                else:
-                    page = self._call("query", lambda u=url: self.sf.query_more(u, identifier_is_url=True))
-                for records in self._pages(page):
-                    yield i, records
+        running: dict[Future, list[tuple[int, str, bool]]] = {}
+        with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="composite-read") as pool:
+            while pending or running:
+                while pending and len(running) < PARALLEL_READS and (len(pending) >= COMPOSITE_QUERIES
+                                                                      or not running):
+                    batch = [pending.popleft() for _ in range(min(COMPOSITE_QUERIES, len(pending)))]
+                    subs = [{"method": "GET", "url": url, "referenceId": f"q{n}"}
+                            for n, (_, url, _) in enumerate(batch)]
+                    running[pool.submit(self.composite, subs)] = batch
+                done = next(iter(wait(running, return_when=FIRST_COMPLETED).done))
+                batch = running.pop(done)
+                for (i, url, first), answer in zip(batch, done.result(), strict=True):
+                    body = answer.get("body")
+                    if answer.get("httpStatusCode") == 200 and isinstance(body, dict):
+                        yield i, body.get("records", [])
+                        if not body.get("done", True) and body.get("nextRecordsUrl"):
+                            pending.append((i, body["nextRecordsUrl"], False))
+                        continue
+                    error = _subrequest_error(answer)
+                    if error.error_code in refused:
+                        yield i, error
+                        continue
+                    if first:  # on its own: retried, or refused with its error
+                        page = self._call("query", lambda q=soqls[i]: self.sf.query(q))
+                    else:
+                        page = self._call("query", lambda u=url: self.sf.query_more(u, identifier_is_url=True))
+                    for records in self._pages(page):
+                        yield i, records
 
     @staticmethod
     def _where_length(template: str) -> int:

@@ -1,11 +1,26 @@
-"""Snapshot, planner, fingerprint, renderers: from a playbook to a plan anyone can read."""
+"""Snapshot, planner, fingerprint, renderers: from a playbook to a plan anyone can read.
 
-from deprovision.plan.fingerprint import read_fingerprint, stale_rows
-from deprovision.plan.model import Plan
-from deprovision.plan.planfile import read_plan, write_plan
-from deprovision.plan.planner import compute_plan
-from deprovision.plan.render import render
-from deprovision.plan.snapshot import read_snapshot
+The names below are imported when first used, so a command that only reads a saved plan (``apply``) does
+not load the playbook model and the planner.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from deprovision.plan.render import render  # eager: the name is also a submodule (planfile imports it)
+
+_WHERE = {"read_fingerprint": "fingerprint", "stale_rows": "fingerprint", "Plan": "model", "read_plan": "planfile",
+          "write_plan": "planfile", "compute_plan": "planner", "read_snapshot": "snapshot"}
 
 __all__ = ["Plan", "compute_plan", "read_fingerprint", "read_plan", "read_snapshot", "render", "stale_rows",
            "write_plan"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'deprovision.plan' has no attribute {name!r}")
+    value = getattr(import_module(f"deprovision.plan.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
