@@ -177,7 +177,8 @@ def _run_bulk(ctx: RunContext, step: str, obj: str, batch: str, by_key: dict[str
     """Run the job(s) of one object and journal every record's outcome."""
     total = len(by_key)
     try:
-        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts, turn=turn, pace=pace)
+        result = bulk_api.ingest_parts(ctx.client, obj, "update", parts, turn=turn, pace=pace,
+                                       ids_known=sum(n for _, n in parts) == total)  # rows are by_key, in order
         ctx.maybe_crash(step, sent=True)
     except OrgError as exc:
         for key, change in by_key.items():
@@ -187,6 +188,11 @@ def _run_bulk(ctx: RunContext, step: str, obj: str, batch: str, by_key: dict[str
             ctx.progress.advance(total)
         return
     succeeded = []
+    if result.succeeded_rows:  # the uploaded rows are by_key's keys, in order (write_bulk wrote them so)
+        keys = list(by_key)
+        for start, count in result.succeeded_rows:
+            succeeded.extend((by_key.pop(key), key) for key in keys[start:start + count])
+        del keys
     for res in result.successes:  # by_key shrinks as results arrive: what is left was not processed
         change = by_key.pop(res.id or "", None)
         if change is not None:

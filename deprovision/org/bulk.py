@@ -241,18 +241,23 @@ def uploaded_ids(path: str) -> list[RecordResult] | None:
 
 
 def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[str, int]], *,
-                 turn: Callable[[], None] | None = None, pace: Pace | None = None) -> BulkResult:
+                 turn: Callable[[], None] | None = None, pace: Pace | None = None,
+                 ids_known: bool = False) -> BulkResult:
     """Run one ingest job per CSV part written by ``write_parts`` (the files are removed afterwards).
 
     ``turn``, when given, is called once a job's upload is closed and before its first status poll: it
     returns when this job may poll (after the jobs started earlier are finished). Salesforce processes
     the jobs side by side meanwhile, and only one job is polled at a time. ``pace``, shared by those
-    jobs, times a job's first poll by how fast the earlier ones went.
+    jobs, times a job's first poll by how fast the earlier ones went. ``ids_known``: the caller knows
+    which Id each uploaded row holds, so a part whose every row succeeded is reported as a row range
+    (``succeeded_rows``) instead of an Id read back per row.
     """
     action = f"bulk {operation} {obj}"
     result = BulkResult()
+    first_row = 0
     try:
         for path, total in parts:
+            start, first_row = first_row, first_row + total
             job = client._call(action, lambda p=path, n=total: _run_job(client, obj, operation, p, n, turn, pace),
                                idempotent=operation != "insert")
             job_id = job["job_id"]
@@ -262,7 +267,12 @@ def ingest_parts(client: OrgClient, obj: str, operation: str, parts: list[tuple[
                 return client._call(action, lambda: client.sf.bulk2.__getattr__(obj)._client.get_ingest_results(
                     j, kind))
 
-            known = uploaded_ids(path) if operation in KNOWN_ID_OPERATIONS and all_succeeded(job, total) else None
+            every = operation in KNOWN_ID_OPERATIONS and all_succeeded(job, total)
+            if every and ids_known:
+                _unlink(path)
+                result.succeeded_rows.append((start, total))
+                continue
+            known = uploaded_ids(path) if every else None
             _unlink(path)
             if known is not None:  # every uploaded row succeeded: the successes are the Ids it uploaded
                 result.successes.extend(known)

@@ -18,7 +18,7 @@ from deprovision.errors import OrgError
 _TOKEN_RE = re.compile(r"00D\w{12,15}![\w.\-]+|Bearer\s+\S+", re.ASCII)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordResult:
     """The outcome of one record in a write call."""
 
@@ -57,12 +57,14 @@ class BulkResult:
 
     job_ids: list[str] = field(default_factory=list)
     successes: list[RecordResult] = field(default_factory=list)
+    # (first row, rows) of uploads whose every row succeeded, when the caller knows its rows' Ids itself
+    succeeded_rows: list[tuple[int, int]] = field(default_factory=list)
     failures: list[RecordResult] = field(default_factory=list)
     unprocessed: int = 0
 
     @property
     def processed(self) -> int:
-        return len(self.successes) + len(self.failures)
+        return len(self.successes) + sum(n for _, n in self.succeeded_rows) + len(self.failures)
 
     @property
     def all_succeeded(self) -> bool:

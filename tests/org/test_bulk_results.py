@@ -101,6 +101,22 @@ def test_all_rows_succeeded_reads_no_successful_results_and_reports_every_id(ope
     assert not any(os.path.exists(p) for p, _ in parts)  # the part files are removed all the same
 
 
+def test_when_the_caller_knows_the_ids_a_fully_succeeded_part_is_a_row_range(monkeypatch) -> None:
+    monkeypatch.setattr(bulk, "FIRST_POLL", 0.0)
+    monkeypatch.setattr(bulk, "MAX_PART_BYTES", 2_000)  # several parts, several jobs
+    fake = FakeBulk2(failed_ids={IDS[200]})
+    parts = bulk.write_parts(["Id", "OwnerId"], [[i, "005000000000001AAA"] for i in IDS])
+    assert len(parts) > 2
+    result = bulk.ingest_parts(FakeClient(fake), "Account", "update", parts, ids_known=True)
+    ranges = result.succeeded_rows
+    assert ranges and ranges[0] == (0, parts[0][1])  # the first part: rows 0.. all succeeded, no Id read
+    covered = [i for start, n in ranges for i in range(start, start + n)]
+    read = {r.id for r in result.successes}
+    assert sorted(covered + [IDS.index(i) for i in read] + [200]) == list(range(len(IDS)))  # each row once
+    assert [r.id for r in result.failures] == [IDS[200]]
+    assert result.processed == len(IDS)
+
+
 def test_a_failed_row_reads_both_results_and_reports_each_record_s_outcome(monkeypatch) -> None:
     monkeypatch.setattr(bulk, "FIRST_POLL", 0.0)
     fake = FakeBulk2(failed_ids={IDS[3], IDS[100]})
