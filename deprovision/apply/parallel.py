@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from deprovision.org.client import in_budget
 from deprovision.org.soql import MAX_IN_CLAUSE_CHARS, chunked_in
 
-WHERE_LIMIT = 4000  # SOQL caps a WHERE clause at 4,000 characters
-_WHERE_RE = re.compile(r"\bWHERE\b", re.IGNORECASE)
 READ_THREADS = 6
 
 
@@ -35,10 +33,7 @@ class ParallelReads:
         values = list(values)
         if not values:
             return iter(())
-        match = _WHERE_RE.search(template)
-        rest = template[match.end():] if match else template
-        budget = min(MAX_IN_CLAUSE_CHARS, WHERE_LIMIT - (len(rest) - len("{ids}")) - 50)
-        chunks = list(chunked_in(values, max_chars=budget))
+        chunks = list(chunked_in(values, max_chars=in_budget(template, MAX_IN_CLAUSE_CHARS)))
         if len(chunks) == 1:
             return self._client.query(template.replace("{ids}", chunks[0]), **kwargs)
 

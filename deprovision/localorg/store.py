@@ -617,16 +617,17 @@ class Store:
 
         The same checks, in the same order, and the same side effects as ``update`` with ``auto_assign=False``
         for each item, but rows are read and written in sets and each distinct new owner is checked once.
-        Objects with rules of their own (User, UserLogin) go through ``update`` one by one.
+        Objects with rules of their own (User, UserLogin), and items naming one record twice (the second
+        update sees the first), go through ``update`` one by one.
         """
         spec = self.spec(obj)
-        if spec.name in ("User", "UserLogin") or not spec.updateable:
+        normal = [ids.to18(r) if isinstance(r, str) and ids.is_valid_id(r) else None for r, _ in items]
+        wanted = sorted({r for r in normal if r is not None})
+        if spec.name in ("User", "UserLogin") or not spec.updateable or len(wanted) < sum(map(bool, normal)):
             return [self._update_one(spec.name, rid, {"OwnerId": owner}, actor_id) for rid, owner in items]
         outcome: list[errors.SalesforceError | None] = [None] * len(items)
         with self.transaction():
             found: dict[str, dict] = {}
-            normal = [ids.to18(r) if isinstance(r, str) and ids.is_valid_id(r) else None for r, _ in items]
-            wanted = sorted({r for r in normal if r is not None})
             for start in range(0, len(wanted), 500):
                 part = wanted[start:start + 500]
                 marks = ", ".join("?" for _ in part)

@@ -203,8 +203,9 @@ def ingest(client: OrgClient, obj: str, operation: str, columns: list[str], rows
     """Upload ``rows`` as one or more ingest jobs (100 MB each) and collect per-record successes and failures.
 
     The first status poll comes when the job can have finished (a quarter of a second after the upload,
-    or its rows at 10,000 a second); later polls are timed by the job's own progress, at most ``client.bulk_poll_seconds`` apart. Failed results are read only when the
-    job reports failures, unprocessed records only when it did not process every row. Successful results
+    or its rows at 10,000 a second); later polls are timed by the job's own progress, at most
+    ``client.bulk_poll_seconds`` apart. Failed results are read only when the job reports failures,
+    unprocessed records only when it did not process every row. Successful results
     are read for insert and upsert (the Ids the org gave), and for update and delete only when some row
     did not succeed: when the final job info counts every row processed and none failed, the successes
     are the uploaded Ids (Get Job Info: numberRecordsProcessed, numberRecordsFailed).

@@ -177,7 +177,7 @@ class OrgClient:
         values = list(values)
         if not values:
             return
-        budget = min(MAX_IN_CLAUSE_CHARS, WHERE_LIMIT - self._where_length(template) - 50)
+        budget = in_budget(template, MAX_IN_CLAUSE_CHARS)
         if budget < 100:
             raise ValueError("query_in template leaves no room for its IN list under the WHERE limit")
         for chunk in chunked_in(values, max_chars=budget):
@@ -252,10 +252,6 @@ class OrgClient:
                         page = self._call("query", lambda u=url: self.sf.query_more(u, identifier_is_url=True))
                     for records in self._pages(page):
                         yield i, records
-
-    @staticmethod
-    def _where_length(template: str) -> int:
-        return where_length(template)
 
     def rest_get(self, path: str, *, headers: dict | None = None, action: str = "read",
                  stream: bool = False) -> requests.Response:

@@ -11,12 +11,12 @@ objects the org has are read: a feature that is off is no rows, not an error.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from deprovision.plan import queries
 from deprovision.plan.facts import Snapshot
 from deprovision.plan.model import Plan
+from deprovision.plan.validate import read_many
 
 FINGERPRINT_VERSION = 1
 
@@ -57,9 +57,6 @@ def fingerprint_of(snapshot: Snapshot, user_ids: list[str],
     }
 
 
-READ_GROUPS_AT_ONCE = 4  # independent queries (users, logins, each grant and owned object) read side by side
-
-
 def fingerprint_reads(client: Any, plan: Plan) -> dict[str, tuple[str, list[str]]]:
     """The reads ``read_fingerprint`` makes (name -> ``query_in`` template and values), none depending on
     another: ``apply`` sends them with the plan validation's own reads."""
@@ -93,7 +90,7 @@ def read_fingerprint(client: Any, plan: Plan, rows: dict[str, list[dict]] | None
     schema = client.schema
     reads = fingerprint_reads(client, plan)
     if rows is None or any(values and name not in rows for name, (_, values) in reads.items()):
-        rows = _read_all(client, reads)
+        rows = read_many(client, reads)
 
     users = {row["Id"]: row["SystemModstamp"] for row in rows.get("users", [])}
     logins: dict[str, str] = {}
@@ -130,22 +127,6 @@ def read_fingerprint(client: Any, plan: Plan, rows: dict[str, list[dict]] | None
         "owned": owned,
         "holders": dict(sorted(holders.items())),
     }
-
-
-def _read_all(client: Any, reads: dict[str, tuple[str, list[str]]]) -> dict[str, list[dict]]:
-    """Run every ``query_in`` read; the rows of each, by name. Through Composite where the client has it
-    (up to 5 queries per API call), otherwise several at once."""
-    if not reads:
-        return {}
-    if hasattr(client, "query_in_many"):
-        return client.query_in_many(reads)
-
-    def read(item: tuple[str, tuple[str, list[str]]]) -> tuple[str, list[dict]]:
-        name, (template, ids) = item
-        return name, list(client.query_in(template, ids))
-
-    with ThreadPoolExecutor(max_workers=min(READ_GROUPS_AT_ONCE, len(reads))) as pool:
-        return dict(pool.map(read, reads.items()))
 
 
 def stale_rows(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

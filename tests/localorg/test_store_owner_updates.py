@@ -129,3 +129,19 @@ def test_update_owners_of_users_goes_through_the_user_rules():
         [problem] = store.update_owners("User", [(user, ADMIN)], actor_id=ADMIN)
     assert problem is not None and problem.error_code == "INVALID_FIELD"  # User has no OwnerId
     store.close()
+
+
+def test_update_owners_of_one_record_twice_matches_two_updates(pair):
+    one, many = pair
+    [account] = [r["Id"] for r in one.select('SELECT "Id" FROM "Account" WHERE "IsDeleted" = 0 ORDER BY "Id" LIMIT 1')]
+    before = one.row("Account", account)["OwnerId"]
+    other = _first(one, 'SELECT "Id" FROM "User" WHERE "IsActive" = 1 AND "UserType" = \'Standard\' AND "Id" != ? '
+                        'ORDER BY "Id"', before)
+    items: list[tuple[object, object]] = [(account, other), (account, before)]  # moved, then given back
+    expected = _one_by_one(one, "Account", items)
+    with many.transaction():
+        got = many.update_owners("Account", items, actor_id=ADMIN)
+    assert [None if e is None else e.error_code for e in got] == [None if e is None else e.split(":")[0]
+                                                                   for e in expected]
+    assert many.row("Account", account)["OwnerId"] == one.row("Account", account)["OwnerId"] == before
+    assert _teams(many) == _teams(one)
